@@ -1,0 +1,347 @@
+"""Relay throughput: one long OpenAI stream through Switchboard vs. consumed directly.
+
+The same N-chunk chat completion (from the loopback FakeOpenAI) is read three ways:
+
+  (a) through `switchboard/chat` of a `switchboard serve` subprocess, by a small
+      JSON-RPC client reading its `$/progress` partial results and final answer;
+  (b) with raw httpx in this process, parsing every `data:` line;
+  (c) with the official openai SDK in this process.
+
+The fake runs in its own process by default, so that no consumer pays for the
+fake's work under its GIL (`--fake-in-thread` runs it in a thread here instead).
+
+    python bench/relay.py [--chunks 5000] [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+import httpx  # noqa: E402
+import openai  # noqa: E402
+from openai.types.chat import ChatCompletionMessageParam  # noqa: E402
+
+from bench.startup import RpcProcess, isolated_env, running  # noqa: E402
+from tests.fakes.openai import FakeOpenAI  # noqa: E402
+
+MODEL = "gpt-4o"
+MESSAGES: list[ChatCompletionMessageParam] = [{"role": "user", "content": "hi"}]
+
+
+class Fake(Protocol):
+    url: str
+    api_key: str
+
+    def enqueue_chunks(self, n: int, delay_s: float = 0.0) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+def started_fake() -> FakeOpenAI:
+    fake = FakeOpenAI()
+    # Without TCP_NODELAY the fake's small writes wait for the client's delayed ACK
+    # (about 40 ms on Linux), which stalls some clients' streams and not others.
+    fake._server.RequestHandlerClass.disable_nagle_algorithm = True  # type: ignore[attr-defined]
+    fake.start()
+    return fake
+
+
+class FakeInThread:
+    def __init__(self) -> None:
+        self._fake = started_fake()
+        self.url = self._fake.url
+        self.api_key = self._fake.api_key
+
+    def enqueue_chunks(self, n: int, delay_s: float = 0.0) -> None:
+        self._fake.enqueue_chunks(n, delay_s)
+
+    def stop(self) -> None:
+        self._fake.stop()
+
+
+class FakeInProcess:
+    """FakeOpenAI in a child process (this script with --serve-fake), driven by stdin lines."""
+
+    def __init__(self) -> None:
+        self._process = subprocess.Popen(
+            [sys.executable, __file__, "--serve-fake"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self._process.stdin is not None and self._process.stdout is not None
+        self._stdin, self._stdout = self._process.stdin, self._process.stdout
+        hello = json.loads(self._stdout.readline())
+        self.url, self.api_key = hello["url"], hello["api_key"]
+
+    def enqueue_chunks(self, n: int, delay_s: float = 0.0) -> None:
+        self._stdin.write(f"{n} {delay_s}\n")
+        self._stdin.flush()
+        if self._stdout.readline().strip() != "ok":
+            raise RuntimeError("the fake process did not queue the reply")
+
+    def stop(self) -> None:
+        self._stdin.close()
+        try:
+            self._process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._stdout.close()
+
+
+def serve_fake() -> int:
+    fake = started_fake()
+    try:
+        print(json.dumps({"url": fake.url, "api_key": fake.api_key}), flush=True)
+        for line in sys.stdin:
+            count, delay_s = line.split()
+            fake.enqueue_chunks(int(count), float(delay_s))
+            print("ok", flush=True)
+    finally:
+        fake.stop()
+    return 0
+
+
+@dataclass
+class Sample:
+    total_s: float
+    first_text_s: float | None
+    cpu_s: float
+    text: str
+    notifications: int = 0
+    events: int = 0
+
+
+class Stopwatch:
+    """Wall time to the first text and to the end, and CPU time of whoever does the work."""
+
+    def __init__(self, cpu_clock: Callable[[], float] = time.process_time) -> None:
+        self.cpu_clock = cpu_clock
+        self.cpu_started = cpu_clock()
+        self.started = time.perf_counter()
+        self.first_text: float | None = None
+        self.parts: list[str] = []
+
+    def text(self, piece: str) -> None:
+        if self.first_text is None:
+            self.first_text = time.perf_counter() - self.started
+        self.parts.append(piece)
+
+    def sample(self, notifications: int = 0, events: int = 0) -> Sample:
+        total = time.perf_counter() - self.started
+        cpu = self.cpu_clock() - self.cpu_started
+        return Sample(total, self.first_text, cpu, "".join(self.parts), notifications, events)
+
+
+# ---- (a) through the language server ----------------------------------------------
+
+
+class SwitchboardRelay:
+    def __init__(self, server: RpcProcess) -> None:
+        self.server = server
+        self.chats = 0
+
+    def chat(self) -> Sample:
+        self.chats += 1
+        token = f"bench-{self.chats}"
+        params = {"model": f"openai/{MODEL}", "messages": MESSAGES, "partialResultToken": token}
+        notifications = events_seen = 0
+        watch = Stopwatch(cpu_clock=self.server.cpu_s)
+
+        def on_message(message: dict[str, Any]) -> None:
+            nonlocal notifications, events_seen
+            progress = message.get("params") if message.get("method") == "$/progress" else None
+            if not progress or progress.get("token") != token:
+                return
+            events = progress["value"].get("events")
+            if events is None:
+                return
+            notifications += 1
+            events_seen += len(events)
+            for event in events:
+                if event["type"] == "text":
+                    watch.text(event["text"])
+
+        response = self.server.wait_response(
+            self.server.request("switchboard/chat", params), on_message
+        )
+        sample = watch.sample(notifications, events_seen)
+        result_text = "".join(
+            part["text"] for part in response["result"]["content"] if part["type"] == "text"
+        )
+        if result_text != sample.text:
+            raise AssertionError("the streamed text differs from the result's text")
+        return sample
+
+
+def switchboard_command(fake: Fake, workdir: Path) -> tuple[list[str], dict[str, str]]:
+    config = workdir / "config.toml"
+    config.write_text(f'[providers.openai]\nbase_url = "{fake.url}"\n', encoding="utf-8")
+    argv = [sys.executable, "-m", "switchboard.server", "--config", str(config), "serve"]
+    env = {**isolated_env(workdir), "OPENAI_API_KEY": fake.api_key}
+    return argv, env
+
+
+# ---- (b) raw httpx and (c) the openai SDK, in this process ------------------------
+
+
+async def httpx_chat(client: httpx.AsyncClient, fake: Fake) -> Sample:
+    body = {
+        "model": MODEL,
+        "messages": MESSAGES,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    headers = {"Authorization": f"Bearer {fake.api_key}"}
+    watch = Stopwatch()
+    url = fake.url + "/chat/completions"
+    async with client.stream("POST", url, json=body, headers=headers) as response:
+        response.raise_for_status()
+        async for line in response.aiter_lines():
+            if not line.startswith("data:"):
+                continue
+            payload = line[5:].strip()
+            if payload == "[DONE]":
+                break
+            for choice in json.loads(payload)["choices"]:
+                content = choice["delta"].get("content")
+                if content:
+                    watch.text(content)
+    return watch.sample()
+
+
+async def sdk_chat(client: openai.AsyncOpenAI) -> Sample:
+    watch = Stopwatch()
+    stream = await client.chat.completions.create(
+        model=MODEL,
+        messages=MESSAGES,
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    async for chunk in stream:
+        for choice in chunk.choices:
+            if choice.delta.content:
+                watch.text(choice.delta.content)
+    return watch.sample()
+
+
+# ---- the benchmark -----------------------------------------------------------------
+
+SWITCHBOARD, HTTPX, SDK = "switchboard/chat (LSP)", "raw httpx", "openai SDK"
+
+
+async def measure(
+    fake: Fake, relay: SwitchboardRelay, chunks: int, runs: int
+) -> dict[str, list[Sample]]:
+    expected = "tok " * chunks
+    samples: dict[str, list[Sample]] = {SWITCHBOARD: [], HTTPX: [], SDK: []}
+    async with (
+        httpx.AsyncClient(timeout=60) as http_client,
+        openai.AsyncOpenAI(base_url=fake.url, api_key=fake.api_key, max_retries=0) as sdk,
+    ):
+        ways: dict[str, Callable[[], Awaitable[Sample]]] = {
+            SWITCHBOARD: relay_in_loop(relay),
+            HTTPX: lambda: httpx_chat(http_client, fake),
+            SDK: lambda: sdk_chat(sdk),
+        }
+        for round_number in range(runs + 1):  # round 0 warms up imports and connections
+            for name, chat in ways.items():
+                fake.enqueue_chunks(chunks)
+                sample = await chat()
+                if sample.text != expected:
+                    raise AssertionError(f"{name}: the text differs from what the fake sent")
+                if round_number:
+                    samples[name].append(sample)
+    return samples
+
+
+def relay_in_loop(relay: SwitchboardRelay) -> Callable[[], Awaitable[Sample]]:
+    """(a) blocks on the server's stdout; nothing else runs on this loop meanwhile."""
+
+    async def chat() -> Sample:
+        return relay.chat()
+
+    return chat
+
+
+def report(samples: dict[str, list[Sample]], chunks: int, runs: int, fake_in_thread: bool) -> None:
+    def median_ms(name: str, field: str) -> float:
+        return statistics.median(getattr(s, field) for s in samples[name]) * 1e3
+
+    sdk_median = median_ms(SDK, "total_s")
+    print(f"{chunks} chunks, median of {runs} runs (after one warm-up round)\n")
+    print(f"{'method':<26}{'median ms':>11}{'min ms':>9}{'max ms':>9}{'vs SDK':>9}{'CPU ms':>9}")
+    for name, taken in samples.items():
+        totals = [s.total_s * 1e3 for s in taken]
+        median = median_ms(name, "total_s")
+        print(
+            f"{name:<26}{median:>11.1f}{min(totals):>9.1f}{max(totals):>9.1f}"
+            f"{median / sdk_median:>8.2f}x{median_ms(name, 'cpu_s'):>9.0f}"
+        )
+    who = "this process, fake included" if fake_in_thread else "this process"
+    print(f"(CPU ms: the server process alone for {SWITCHBOARD}, {who} for the others)")
+
+    print("\ntime to the first text event (median ms):")
+    for name in (SWITCHBOARD, SDK):
+        firsts = [s.first_text_s for s in samples[name] if s.first_text_s is not None]
+        print(f"  {name:<24}{statistics.median(firsts) * 1e3:>9.1f}")
+    notifications = [s.notifications for s in samples[SWITCHBOARD]]
+    events = sorted({s.events for s in samples[SWITCHBOARD]})
+    print(f"\n$/progress notifications per chat: {notifications}, carrying {events} events")
+    print("streamed text == result text == the fake's text: checked, every run")
+    ratio = median_ms(SWITCHBOARD, "total_s") / sdk_median
+    verdict = "meets" if ratio <= 1.0 else "MISSES"
+    print(f"switchboard/chat takes {ratio:.2f}x the SDK's time: {verdict} the (a) <= (c) target")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--chunks", type=int, default=5000, help="text chunks in the stream")
+    parser.add_argument("--runs", type=int, default=5, help="timed runs of each method")
+    parser.add_argument(
+        "--fake-in-thread", action="store_true", help="run the fake in a thread of this process"
+    )
+    parser.add_argument("--serve-fake", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_fake:
+        return serve_fake()
+
+    fake: Fake = FakeInThread() if args.fake_in_thread else FakeInProcess()
+    where = "a thread of this process" if args.fake_in_thread else "its own process"
+    print(
+        f"python {sys.version.split()[0]}, openai {openai.__version__}, httpx {httpx.__version__}"
+    )
+    print(f"FakeOpenAI at {fake.url}, running in {where}")
+    try:
+        with tempfile.TemporaryDirectory(prefix="switchboard-bench-") as temp:
+            workdir = Path(temp)
+            argv, env = switchboard_command(fake, workdir)
+            with running(argv, env, workdir / "stderr.log") as server:
+                server.initialize()
+                server.notify("initialized", {})
+                relay = SwitchboardRelay(server)
+                samples = asyncio.run(measure(fake, relay, args.chunks, args.runs))
+            report(samples, args.chunks, args.runs, args.fake_in_thread)
+    finally:
+        fake.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,34 @@
+"""Base classes shared by every wire model."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
+
+
+class WireModel(BaseModel):
+    """A JSON object on the wire: camelCase keys, snake_case attributes."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="ignore",
+    )
+
+    #: fields sent as an explicit null rather than left out (e.g. an unknown price)
+    nullable_on_wire: ClassVar[tuple[str, ...]] = ()
+
+    def to_wire(self) -> dict[str, Any]:
+        wire = self.model_dump(by_alias=True, exclude_none=True, mode="json")
+        for name in self.nullable_on_wire:
+            if getattr(self, name) is None:
+                wire[to_camel(name)] = None
+        return wire
+
+
+class Params(WireModel):
+    """Request params from a client: unknown fields are an error that names them."""
+
+    model_config = ConfigDict(extra="forbid")

@@ -1,0 +1,84 @@
+"""`switchboard/models` and `switchboard/providers`: what can be called, at what price."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from .base import Params, WireModel
+
+ToolChoiceMode = Literal["auto", "any", "none", "tool"]
+ModelSource = Literal["catalog", "provider", "fallback"]
+AuthMethod = Literal["apiKey", "device", "oauth", "env", "none"]
+AuthStatus = Literal["signedIn", "signedOut", "expired"]
+
+
+_DEFAULT_TOOL_CHOICE: tuple[ToolChoiceMode, ...] = ("auto", "none")
+
+
+class Capabilities(WireModel):
+    images: bool = False
+    tools: bool = True
+    tool_choice: list[ToolChoiceMode] = Field(default_factory=lambda: list(_DEFAULT_TOOL_CHOICE))
+    thinking: bool = False
+    prompt_caching: bool = False
+    streaming: bool = True
+
+
+class Pricing(WireModel):
+    """USD per million tokens."""
+
+    input_per_m_tok: float = Field(alias="inputPerMTok")
+    output_per_m_tok: float = Field(alias="outputPerMTok")
+    cache_read_per_m_tok: float | None = Field(default=None, alias="cacheReadPerMTok")
+    cache_write_per_m_tok: float | None = Field(default=None, alias="cacheWritePerMTok")
+
+
+class ModelInfo(WireModel):
+    id: str
+    provider: str
+    name: str
+    context_window: int
+    max_output_tokens: int | None = None
+    capabilities: Capabilities = Field(default_factory=Capabilities)
+    pricing: Pricing | None = None
+    is_default: bool = False
+    is_default_fast: bool = False
+    available: bool = False
+    source: ModelSource = "catalog"
+
+    nullable_on_wire = ("max_output_tokens", "pricing")
+
+
+class ModelsParams(Params):
+    provider: str | None = None
+    refresh: bool = False
+
+
+class ModelsResult(WireModel):
+    models: list[ModelInfo]
+
+
+class ProviderAuth(WireModel):
+    methods: list[AuthMethod]
+    status: AuthStatus
+    account: str | None = None
+    source: str | None = Field(
+        default=None, description="where the credential came from, e.g. env:OPENAI_API_KEY"
+    )
+
+
+class ProviderInfo(WireModel):
+    id: str
+    name: str
+    base_url: str
+    auth: ProviderAuth
+
+
+class ProvidersParams(Params):
+    pass
+
+
+class ProvidersResult(WireModel):
+    providers: list[ProviderInfo]

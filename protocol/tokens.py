@@ -1,0 +1,34 @@
+"""`switchboard/countTokens`."""
+
+from __future__ import annotations
+
+from pydantic import model_validator
+
+from .base import Params, WireModel
+from .chat import Message
+
+
+class TextDocumentRef(WireModel):
+    uri: str
+
+
+class CountTokensParams(Params):
+    model: str | None = None
+    text: str | None = None
+    messages: list[Message] | None = None
+    system: str | None = None
+    text_document: TextDocumentRef | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one_source(self) -> CountTokensParams:
+        given = [n for n in ("text", "messages", "text_document") if getattr(self, n) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of text, messages or textDocument")
+        return self
+
+
+class CountTokensResult(WireModel):
+    input_tokens: int
+    exact: bool
+    method: str
+    cost_usd: float | None = None

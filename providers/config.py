@@ -1,0 +1,233 @@
+"""The configuration: a TOML file, overridden by the editor's settings.
+
+Loading never raises. A file that does not parse, or a key nobody knows,
+becomes a ConfigIssue naming the file, line and key; the rest of the file
+still applies, so the server starts and reports the issue.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from .base import ProviderSettings
+from .paths import config_path, data_dir
+
+__all__ = ["Config", "ConfigIssue", "apply_overrides", "config_path", "data_dir", "load_config"]
+
+TOP_LEVEL_KEYS = frozenset({"default_model", "fast_model", "providers", "log_level"})
+PROVIDER_KEYS = frozenset({"kind", "base_url", "api_key_env", "timeout", "headers"})
+LOG_LEVELS = frozenset({"debug", "info", "warning", "error"})
+
+
+@dataclass(frozen=True)
+class ConfigIssue:
+    message: str
+    file: str | None = None
+    line: int | None = None
+    key: str | None = None
+
+    def __str__(self) -> str:
+        where = self.file or "settings"
+        if self.line is not None:
+            where += f":{self.line}"
+        return f"{where}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Config:
+    default_model: str | None = None
+    fast_model: str | None = None
+    log_level: str = "info"
+    providers: Mapping[str, ProviderSettings] = field(default_factory=dict)
+    path: Path | None = None
+    issues: tuple[ConfigIssue, ...] = ()
+
+
+def load_config(path: Path, known_kinds: frozenset[str]) -> Config:
+    """The config in `path` (a missing file is an empty config, not an issue)."""
+    import tomllib
+
+    if not path.exists():
+        return Config(path=None)
+    try:
+        text = path.read_text(encoding="utf-8")
+        raw = tomllib.loads(text)
+    except (OSError, UnicodeDecodeError) as error:
+        return Config(path=path, issues=(ConfigIssue(f"cannot read: {error}", str(path)),))
+    except tomllib.TOMLDecodeError as error:
+        line = _decode_error_line(str(error))
+        issue = ConfigIssue(f"not valid TOML: {error}", str(path), line)
+        return Config(path=path, issues=(issue,))
+    locate = _Locator(str(path), text)
+    config = _build(raw, known_kinds, locate)
+    return replace(config, path=path)
+
+
+def apply_overrides(
+    config: Config, overrides: Mapping[str, Any] | None, known_kinds: frozenset[str]
+) -> Config:
+    """The editor's settings (same keys as the file, as JSON) on top of the file's."""
+    if not overrides:
+        return config
+    merged = _as_raw(config)
+    for key, value in _snake_keys(overrides).items():
+        if key == "providers" and isinstance(value, Mapping):
+            providers = merged.setdefault("providers", {})
+            for name, table in value.items():
+                if isinstance(table, Mapping):
+                    providers.setdefault(name, {}).update(table)
+                else:
+                    providers[name] = table
+        elif value is not None:
+            merged[key] = value
+    rebuilt = _build(merged, known_kinds, _Locator(None, ""))
+    return replace(rebuilt, path=config.path, issues=config.issues + rebuilt.issues)
+
+
+def _build(raw: Mapping[str, Any], known_kinds: frozenset[str], locate: _Locator) -> Config:
+    issues: list[ConfigIssue] = []
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in TOP_LEVEL_KEYS:
+            issues.append(locate.issue(f"unknown key '{key}'", (), key))
+        elif key in ("default_model", "fast_model"):
+            if isinstance(value, str) and "/" in value:
+                values[key] = value
+            else:
+                issues.append(locate.issue(f"'{key}' must be \"provider/model\"", (), key))
+        elif key == "log_level":
+            if isinstance(value, str) and value.lower() in LOG_LEVELS:
+                values[key] = value.lower()
+            else:
+                issues.append(
+                    locate.issue(f"'log_level' must be one of {sorted(LOG_LEVELS)}", (), key)
+                )
+    providers: dict[str, ProviderSettings] = {}
+    tables = raw.get("providers", {})
+    if not isinstance(tables, Mapping):
+        issues.append(locate.issue("'providers' must be a table", (), "providers"))
+        tables = {}
+    for name, table in tables.items():
+        settings = _provider(name, table, known_kinds, locate, issues)
+        if settings is not None:
+            providers[name] = settings
+    return Config(providers=providers, issues=tuple(issues), **values)
+
+
+def _provider(
+    name: str,
+    table: Any,
+    known_kinds: frozenset[str],
+    locate: _Locator,
+    issues: list[ConfigIssue],
+) -> ProviderSettings | None:
+    section = ("providers", name)
+    if not isinstance(table, Mapping):
+        issues.append(locate.issue(f"'providers.{name}' must be a table", (), name))
+        return None
+    kind = table.get("kind", name)
+    if not isinstance(kind, str) or kind not in known_kinds:
+        known = ", ".join(sorted(known_kinds))
+        issues.append(
+            locate.issue(
+                f"provider '{name}' has unknown kind '{kind}' (known: {known})",
+                section if "kind" in table else ("providers",),
+                "kind" if "kind" in table else name,
+            )
+        )
+        return None
+    fields: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in PROVIDER_KEYS:
+            issues.append(locate.issue(f"unknown key 'providers.{name}.{key}'", section, key))
+        elif key == "timeout":
+            if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+                fields["timeout_s"] = float(value)
+            else:
+                issues.append(
+                    locate.issue("'timeout' must be a positive number of seconds", section, key)
+                )
+        elif key == "headers":
+            if isinstance(value, Mapping) and all(isinstance(v, str) for v in value.values()):
+                fields["headers"] = dict(value)
+            else:
+                issues.append(locate.issue("'headers' must be a table of strings", section, key))
+        elif key in ("base_url", "api_key_env"):
+            if isinstance(value, str) and value:
+                fields[key] = value
+            else:
+                issues.append(locate.issue(f"'{key}' must be a non-empty string", section, key))
+    return ProviderSettings(id=name, kind=kind, **fields)
+
+
+def _as_raw(config: Config) -> dict[str, Any]:
+    raw: dict[str, Any] = {"log_level": config.log_level}
+    if config.default_model:
+        raw["default_model"] = config.default_model
+    if config.fast_model:
+        raw["fast_model"] = config.fast_model
+    providers: dict[str, Any] = {}
+    for name, settings in config.providers.items():
+        table: dict[str, Any] = {"kind": settings.kind, "headers": dict(settings.headers)}
+        if settings.base_url:
+            table["base_url"] = settings.base_url
+        if settings.api_key_env:
+            table["api_key_env"] = settings.api_key_env
+        if settings.timeout_s:
+            table["timeout"] = settings.timeout_s
+        providers[name] = table
+    raw["providers"] = providers
+    return raw
+
+
+_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])([A-Z])")
+
+
+def _snake_keys(overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Editors send camelCase; provider names inside `providers` stay as they are."""
+    out: dict[str, Any] = {}
+    for key, value in overrides.items():
+        snake = _CAMEL_BOUNDARY.sub(r"_\1", key).lower()
+        if snake == "providers" and isinstance(value, Mapping):
+            value = {
+                name: _snake_keys(table)
+                if isinstance(table, Mapping) and name != "headers"
+                else table
+                for name, table in value.items()
+            }
+        out[snake] = value
+    return out
+
+
+def _decode_error_line(message: str) -> int | None:
+    match = re.search(r"at line (\d+)", message)
+    return int(match.group(1)) if match else None
+
+
+class _Locator:
+    """Finds the line of a key in the TOML text, for messages that point at it."""
+
+    def __init__(self, file: str | None, text: str) -> None:
+        self.file = file
+        self.lines = text.splitlines()
+
+    def issue(self, message: str, section: tuple[str, ...], key: str) -> ConfigIssue:
+        return ConfigIssue(message, self.file, self._line_of(section, key), key)
+
+    def _line_of(self, section: tuple[str, ...], key: str) -> int | None:
+        current: tuple[str, ...] = ()
+        key_pattern = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
+        for number, line in enumerate(self.lines, start=1):
+            header = re.match(r"^\s*\[\s*([^\]]+?)\s*\]", line)
+            if header:
+                current = tuple(part.strip().strip("\"'") for part in header.group(1).split("."))
+                if current[: len(section) + 1] == (*section, key):
+                    return number
+                continue
+            if current == section and key_pattern.match(line):
+                return number
+        return None

@@ -1,0 +1,72 @@
+"""What a request cost, from normalized usage and catalog list prices.
+
+Usage is normalized (see PROTOCOL.md): ``input_tokens`` counts every input
+token, cache reads and writes included, so the uncached part is what is left
+after taking both out. A cost is never invented: no price means no cost
+(None), not zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from switchboard.protocol.catalog import Pricing
+from switchboard.protocol.chat import Cost, Usage
+
+PER_MILLION = 1_000_000
+DIGITS = 9
+
+
+@dataclass(frozen=True)
+class PriceTier:
+    """Rates that replace the base rates for a whole request whose input exceeds a threshold."""
+
+    above_input_tokens: int
+    pricing: Pricing
+
+
+def rates_for(input_tokens: int, pricing: Pricing, tiers: Sequence[PriceTier] = ()) -> Pricing:
+    """The rates that apply to a request with this many input tokens."""
+    chosen = pricing
+    threshold = -1
+    for tier in tiers:
+        if input_tokens > tier.above_input_tokens > threshold:
+            chosen, threshold = tier.pricing, tier.above_input_tokens
+    return chosen
+
+
+def cost_of(
+    usage: Usage, pricing: Pricing | None, tiers: Sequence[PriceTier] | None = None
+) -> Cost | None:
+    """The cost of one request in USD, rounded to 1e-9; None when the price is unknown."""
+    if pricing is None:
+        return None
+    rates = rates_for(usage.input_tokens, pricing, tiers or ())
+    cache_read = usage.cache_read_input_tokens or 0
+    cache_write = usage.cache_creation_input_tokens or 0
+    uncached = max(usage.input_tokens - cache_read - cache_write, 0)
+
+    read_rate = _or(rates.cache_read_per_m_tok, rates.input_per_m_tok)
+    write_rate = _or(rates.cache_write_per_m_tok, rates.input_per_m_tok)
+    input_usd = _usd(uncached, rates.input_per_m_tok)
+    cache_usd = _usd(cache_read, read_rate) + _usd(cache_write, write_rate)
+    output_usd = _usd(usage.output_tokens, rates.output_per_m_tok)
+    reported_cache = (
+        usage.cache_read_input_tokens is not None or usage.cache_creation_input_tokens is not None
+    )
+    return Cost(
+        input_usd=round(input_usd, DIGITS),
+        output_usd=round(output_usd, DIGITS),
+        cache_usd=round(cache_usd, DIGITS) if reported_cache else None,
+        total_usd=round(input_usd + cache_usd + output_usd, DIGITS),
+        cost_source="catalog",
+    )
+
+
+def _usd(tokens: int, per_million: float) -> float:
+    return tokens * per_million / PER_MILLION
+
+
+def _or(rate: float | None, fallback: float) -> float:
+    return fallback if rate is None else rate

@@ -1,0 +1,167 @@
+"""The language server: lifecycle, configuration, and the custom methods' entry points.
+
+Start-up imports only pygls and this module. The runtime (config, engine,
+pydantic models, httpx) is built after `initialize` is answered, and warmed
+up in the background so the first chat does not wait for imports.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import threading
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types as lsp
+from pygls.exceptions import JsonRpcException, JsonRpcInternalError, JsonRpcInvalidParams
+from pygls.lsp.server import LanguageServer
+
+from . import __version__
+from .converter import make_converter
+
+if TYPE_CHECKING:
+    from .runtime import Runtime
+    from .stdio import PipeWriter
+
+logger = logging.getLogger("switchboard.server")
+
+REQUEST_FAILED = -32803
+CUSTOM_METHODS = {
+    "switchboard/models": "models",
+    "switchboard/providers": "providers",
+    "switchboard/chat": "chat",
+    "switchboard/countTokens": "count_tokens",
+    "switchboard/usage": "usage",
+}
+
+
+class SwitchboardServer(LanguageServer):
+    def __init__(self, config_file: str | Path | None = None) -> None:
+        super().__init__("switchboard", __version__, converter_factory=make_converter)
+        self.config_file = config_file
+        self.init_options: dict[str, Any] | None = None
+        self._runtime: Runtime | None = None
+        self._runtime_lock = threading.Lock()
+
+    def runtime(self) -> Runtime:
+        if self._runtime is None:
+            with self._runtime_lock:
+                if self._runtime is None:
+                    from .runtime import Runtime
+
+                    self._runtime = Runtime(self.config_file, self.init_options)
+        return self._runtime
+
+    def pipe_writer(self) -> PipeWriter | None:
+        writer = self.protocol.writer
+        return writer if hasattr(writer, "pending_bytes") else None  # type: ignore[return-value]
+
+    def send_progress(self, token: int | str, value: dict[str, Any]) -> None:
+        self.protocol.notify(lsp.PROGRESS, lsp.ProgressParams(token=token, value=value))
+
+    def client_supports_work_done(self) -> bool:
+        window = getattr(self.client_capabilities, "window", None)
+        return bool(window and window.work_done_progress)
+
+
+def _translate_errors(
+    name: str,
+) -> Callable[[SwitchboardServer, Any], Awaitable[Any]]:
+    """The handler `name` of server/handlers.py, imported on first use, with errors mapped."""
+
+    async def handle(ls: SwitchboardServer, raw: Any) -> Any:
+        from switchboard.protocol.validation import InvalidParams
+        from switchboard.providers.errors import ProviderError
+
+        handlers = importlib.import_module("switchboard.server.handlers")
+        try:
+            return await getattr(handlers, name)(ls, raw)
+        except InvalidParams as error:
+            raise JsonRpcInvalidParams(str(error), data={"field": error.field}) from None
+        except ProviderError as error:
+            raise JsonRpcException(
+                error.message, code=REQUEST_FAILED, data=error.data().to_wire()
+            ) from None
+        except (asyncio.CancelledError, JsonRpcException):
+            raise
+        except Exception as error:
+            logger.exception("internal error in %s", name)
+            raise JsonRpcInternalError(f"internal error: {type(error).__name__}") from None
+
+    handle.__name__ = name
+    return handle
+
+
+def _warm_up(ls: SwitchboardServer) -> None:
+    """Build the runtime and import the handlers off the event loop."""
+    try:
+        ls.runtime()
+        importlib.import_module("switchboard.server.handlers")
+    except Exception:
+        logger.exception("warm-up failed")
+
+
+def _report_config(ls: SwitchboardServer, issues: Any) -> None:
+    for issue in issues:
+        ls.window_show_message(
+            lsp.ShowMessageParams(
+                type=lsp.MessageType.Warning, message=f"Switchboard config: {issue}"
+            )
+        )
+
+
+def create_server(config_file: str | Path | None = None) -> SwitchboardServer:
+    server = SwitchboardServer(config_file)
+
+    @server.feature(lsp.INITIALIZE)
+    def on_initialize(ls: SwitchboardServer, params: lsp.InitializeParams) -> None:
+        options = params.initialization_options
+        if isinstance(options, dict) and isinstance(options.get("switchboard"), dict):
+            options = options["switchboard"]
+        ls.init_options = options if isinstance(options, dict) else None
+
+    @server.feature(lsp.INITIALIZED)
+    async def on_initialized(ls: SwitchboardServer, params: lsp.InitializedParams) -> None:
+        from .logs import attach_client_handler
+
+        loop = asyncio.get_running_loop()
+        loop_thread = threading.get_ident()
+
+        def send_log(level: int, text: str) -> None:
+            params = lsp.LogMessageParams(type=_message_type(level), message=text)
+            if threading.get_ident() == loop_thread:
+                ls.window_log_message(params)
+            else:  # the transport belongs to the event loop's thread
+                loop.call_soon_threadsafe(ls.window_log_message, params)
+
+        attach_client_handler(send_log)
+        await loop.run_in_executor(None, _warm_up, ls)
+        _report_config(ls, ls.runtime().config.issues)
+
+    @server.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    def on_configuration(ls: SwitchboardServer, params: lsp.DidChangeConfigurationParams) -> None:
+        settings = params.settings
+        if isinstance(settings, dict) and isinstance(settings.get("switchboard"), dict):
+            settings = settings["switchboard"]
+        new_issues = ls.runtime().apply_settings(settings if isinstance(settings, dict) else None)
+        _report_config(ls, new_issues)
+
+    @server.feature(lsp.SHUTDOWN)
+    async def on_shutdown(ls: SwitchboardServer, params: Any) -> None:
+        if ls._runtime is not None:
+            await ls._runtime.aclose()
+
+    for method, name in CUSTOM_METHODS.items():
+        server.feature(method)(_translate_errors(name))
+    return server
+
+
+def _message_type(level: int) -> lsp.MessageType:
+    if level >= logging.ERROR:
+        return lsp.MessageType.Error
+    if level >= logging.WARNING:
+        return lsp.MessageType.Warning
+    return lsp.MessageType.Info

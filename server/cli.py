@@ -1,0 +1,95 @@
+"""The `switchboard` command: serve, chat, models, doctor."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from . import __version__
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="switchboard", description="One AI backend for every editor (a language server)."
+    )
+    parser.add_argument("--version", action="version", version=f"switchboard {__version__}")
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        help="config file (default: $SWITCHBOARD_CONFIG, else the user config dir)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the language server on stdio")
+    serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
+    serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+
+    chat = commands.add_parser("chat", help="chat from the terminal through the language server")
+    chat.add_argument("prompt", help="what to ask")
+    chat.add_argument("-m", "--model", help="provider/model (default: the configured default)")
+    chat.add_argument("--system", help="a system prompt")
+    chat.add_argument("--max-tokens", type=int)
+
+    commands.add_parser("models", help="the model catalog, marking which have credentials")
+    commands.add_parser("doctor", help="config, data dir, credentials and tokenizer status")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _run(_parser().parse_args(argv))
+    except BrokenPipeError:  # `switchboard models | head`
+        sys.stderr.close()
+        return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "serve":
+        return _serve(args)
+    if args.command == "chat":
+        from .terminal_chat import run_chat
+
+        return run_chat(
+            args.prompt,
+            model=args.model,
+            system=args.system,
+            max_tokens=args.max_tokens,
+            config=args.config,
+        )
+    if args.command == "models":
+        from .reports import print_models
+
+        return print_models(args.config)
+    if args.command == "doctor":
+        from .reports import print_doctor
+
+        return print_doctor(args.config)
+    return 2
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from switchboard.providers.paths import data_dir
+
+    from .app import create_server
+    from .logs import setup_file_logging
+
+    level = args.log_level or os.environ.get("SWITCHBOARD_LOG_LEVEL", "info")
+    setup_file_logging(data_dir(), level)
+    server = create_server(args.config)
+    if args.tcp:
+        host, _, port = args.tcp.rpartition(":")
+        if not host or not port.isdigit():
+            print("switchboard serve: --tcp takes HOST:PORT", file=sys.stderr)
+            return 2
+        server.start_tcp(host, int(port))
+        return 0
+    from .stdio import serve_stdio
+
+    serve_stdio(server)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,255 @@
+"""The custom `switchboard/` methods. Each takes raw JSON params and returns JSON.
+
+Loaded on first use (server/app.py), not at start-up. Errors leave as
+JSON-RPC errors: -32602 naming the field for bad params, RequestFailed
+(-32803) with normalized data for provider failures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from switchboard.protocol.catalog import (
+    ModelsParams,
+    ModelsResult,
+    ProviderAuth,
+    ProviderInfo,
+    ProvidersParams,
+    ProvidersResult,
+)
+from switchboard.protocol.chat import ChatParams, ChatResult
+from switchboard.protocol.methods import USAGE_CHANGED
+from switchboard.protocol.tokens import CountTokensParams, CountTokensResult
+from switchboard.protocol.usage import UsageParams
+from switchboard.protocol.validation import parse_params
+from switchboard.providers.engine import ChatFailed
+from switchboard.providers.tokens import count_messages, count_text
+
+from .progress import PartialResults, WorkDoneReporter
+
+if TYPE_CHECKING:
+    from .app import SwitchboardServer
+
+logger = logging.getLogger("switchboard.chat")
+
+
+async def models(ls: SwitchboardServer, raw: Any) -> dict[str, Any]:
+    params = parse_params(ModelsParams, raw)
+    engine = ls.runtime().engine
+    providers = [params.provider] if params.provider else engine.provider_ids()
+    listed = []
+    default, fast = (
+        engine.default_model(),
+        engine.config.fast_model or engine.catalog.default_fast_model(),
+    )
+    for provider in providers:
+        settings = engine.settings(provider)
+        available = (
+            engine.credential(provider) is not None or not engine.adapter(provider).api_key_envs
+        )
+        for info in engine.catalog.models(settings.kind):
+            model_id = f"{provider}/{info.id.partition('/')[2]}"
+            listed.append(
+                info.model_copy(
+                    update={
+                        "id": model_id,
+                        "provider": provider,
+                        "available": available,
+                        "is_default": model_id == default,
+                        "is_default_fast": model_id == fast,
+                    }
+                )
+            )
+    return ModelsResult(models=listed).to_wire()
+
+
+async def providers(ls: SwitchboardServer, raw: Any) -> dict[str, Any]:
+    parse_params(ProvidersParams, raw)
+    engine = ls.runtime().engine
+    found = []
+    for provider in engine.provider_ids():
+        adapter = engine.adapter(provider)
+        credential = engine.credential(provider)
+        needs_key = bool(adapter.api_key_envs)
+        found.append(
+            ProviderInfo(
+                id=provider,
+                name=adapter.display_name if provider == adapter.kind else provider,
+                base_url=engine.base_url(provider),
+                auth=ProviderAuth(
+                    methods=["apiKey", "env"] if needs_key else ["none"],
+                    status="signedIn" if credential is not None or not needs_key else "signedOut",
+                    source=credential.source if credential else None,
+                ),
+            )
+        )
+    return ProvidersResult(providers=found).to_wire()
+
+
+async def usage(ls: SwitchboardServer, raw: Any) -> dict[str, Any]:
+    parse_params(UsageParams, raw)
+    return ls.runtime().ledger.snapshot().to_wire()
+
+
+async def count_tokens(ls: SwitchboardServer, raw: Any) -> dict[str, Any]:
+    params = parse_params(CountTokensParams, raw)
+    engine = ls.runtime().engine
+    target = engine.resolve(params.model)
+    kind = engine.settings(target.provider).kind
+    if params.messages is not None:
+        counted = count_messages(kind, target.model, params.messages, system=params.system)
+    else:
+        text = params.text if params.text is not None else _document_text(ls, params)
+        counted = count_text(kind, target.model, text)
+    pricing = target.info.pricing
+    cost = (
+        None if pricing is None else round(counted.input_tokens * pricing.input_per_m_tok / 1e6, 9)
+    )
+    return CountTokensResult(
+        input_tokens=counted.input_tokens, exact=counted.exact, method=counted.method, cost_usd=cost
+    ).to_wire()
+
+
+def _document_text(ls: SwitchboardServer, params: CountTokensParams) -> str:
+    assert params.text_document is not None
+    uri = params.text_document.uri
+    document = ls.workspace.text_documents.get(uri)
+    if document is None:
+        from switchboard.protocol.validation import InvalidParams
+
+        raise InvalidParams(
+            f"invalid params: textDocument.uri: {uri} is not open", "textDocument.uri"
+        )
+    return document.source
+
+
+async def chat(ls: SwitchboardServer, raw: Any) -> dict[str, Any]:
+    params = parse_params(ChatParams, raw)
+    runtime = ls.runtime()
+    if params.request_id:
+        replay = runtime.journal.completed(params.request_id)
+        if replay is not None:
+            return _replayed(ls, params, replay)
+    target = runtime.engine.resolve(params.model)
+    partial = (
+        PartialResults(ls.send_progress, params.partial_result_token, ls.pipe_writer())
+        if params.partial_result_token is not None
+        else None
+    )
+    work = _work_done(ls, params.work_done_token, f"Switchboard: {target.id}")
+    counter = _OutputCounter(target.id)
+
+    def emit(event: Any) -> None:
+        if partial is not None:
+            partial.emit(event)
+        if work is not None and counter.add(event):
+            work.report(f"{counter.tokens} tokens")
+
+    status, result, error = "failed", None, None
+    try:
+        chat_result = await runtime.engine.chat(params, emit)
+        status, result = "completed", chat_result
+        if partial is not None:
+            partial.close()
+        changed = runtime.ledger.record(chat_result.model, chat_result.usage, chat_result.cost)
+        ls.protocol.notify(USAGE_CHANGED, changed.to_wire())
+        return chat_result.to_wire()
+    except asyncio.CancelledError:
+        status = "cancelled"
+        raise
+    except ChatFailed as failure:
+        result, error = failure.partial, failure.data().to_wire()
+        if partial is not None:
+            partial.close()
+        raise
+    finally:
+        if work is not None:
+            work.end(_summary(status, result))
+        if status == "cancelled":
+            result = counter.partial_result()
+        runtime.journal.record(
+            status=status,
+            model=target.id,
+            request_id=params.request_id,
+            result=result.to_wire() if result is not None else None,
+            error=error,
+        )
+
+
+def _replayed(ls: SwitchboardServer, params: ChatParams, stored: dict[str, Any]) -> dict[str, Any]:
+    """A chat already answered under this requestId: the journal's answer, not a new call."""
+    if params.partial_result_token is not None:
+        result = ChatResult.model_validate(stored)
+        events: list[dict[str, Any]] = [{"type": "started", "id": result.id, "model": result.model}]
+        for part in result.content:
+            if part.type == "text":
+                events.append({"type": "text", "text": part.text})
+            elif part.type == "toolUse":
+                events.append(
+                    {"type": "toolUse", "id": part.id, "name": part.name, "input": part.input}
+                )
+        events.append({"type": "usage", **result.usage.to_wire()})
+        events.append({"type": "stop", "reason": result.stop_reason})
+        ls.send_progress(params.partial_result_token, {"events": events})
+    return stored
+
+
+def _work_done(
+    ls: SwitchboardServer, token: int | str | None, title: str
+) -> WorkDoneReporter | None:
+    if token is not None:
+        reporter = WorkDoneReporter(ls.send_progress, token)
+        reporter.begin(title)
+        return reporter
+    if not ls.client_supports_work_done():
+        return None
+    created = f"switchboard-{uuid.uuid4().hex[:12]}"
+    reporter = WorkDoneReporter(ls.send_progress, created)
+    pending: list[Any] = []
+
+    def begin_when_created(future: asyncio.Future[Any]) -> None:
+        if not future.cancelled() and future.exception() is None:
+            reporter.begin(title)
+        pending.clear()
+
+    # Do not wait for the client before calling the provider: begin when it answers.
+    future = asyncio.ensure_future(ls.work_done_progress.create_async(created))
+    future.add_done_callback(begin_when_created)
+    pending.append(future)
+    return reporter
+
+
+class _OutputCounter:
+    """Output so far: a token estimate for the progress UI (about four characters each),
+    and the partial result kept in the journal when the chat is cancelled."""
+
+    def __init__(self, model: str) -> None:
+        from switchboard.providers.accumulator import ChatAccumulator
+
+        self.chars = 0
+        self.accumulator = ChatAccumulator("cancelled", model)
+
+    @property
+    def tokens(self) -> int:
+        return max(1, self.chars // 4)
+
+    def add(self, event: Any) -> bool:
+        self.accumulator.add(event)
+        text = getattr(event, "text", None) or getattr(event, "input_json", None)
+        if text:
+            self.chars += len(text)
+            return True
+        return False
+
+    def partial_result(self) -> ChatResult | None:
+        return self.accumulator.result(None) if self.accumulator.has_content else None
+
+
+def _summary(status: str, result: ChatResult | None) -> str:
+    if status != "completed" or result is None:
+        return status
+    cost = f" · ${result.cost.total_usd:.4f}" if result.cost else ""
+    return f"{result.usage.input_tokens + result.usage.output_tokens} tokens{cost}"

@@ -1,0 +1,76 @@
+"""Where logs go: a rotating file in the data dir and, at info and up, the client.
+
+stdout carries only the protocol, so nothing here writes to it. Every
+record passes the redacting filter first: no handler ever sees a secret.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from switchboard.providers.redact import RedactingFilter
+
+LOGGER_NAME = "switchboard"
+LOG_FILE = "switchboard.log"
+_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def log_dir(data_dir: Path) -> Path:
+    return data_dir / "logs"
+
+
+def setup_file_logging(data_dir: Path, level: str = "info") -> Path | None:
+    """Log to data_dir/logs/switchboard.log (1 MB, 3 backups); the file, or None if unwritable."""
+    root = logging.getLogger(LOGGER_NAME)
+    root.setLevel(level.upper())
+    # pygls logs every message it sends at info level: far too much, and it may carry prompts.
+    logging.getLogger("pygls").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    redacting = RedactingFilter()
+    path = log_dir(data_dir) / LOG_FILE
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        handler = logging.handlers.RotatingFileHandler(
+            path, maxBytes=1_000_000, backupCount=3, encoding="utf-8"
+        )
+        os.chmod(path, 0o600)
+    except OSError:
+        return None
+    handler.setFormatter(logging.Formatter(_FORMAT))
+    handler.addFilter(redacting)
+    for name in (LOGGER_NAME, "pygls"):
+        logging.getLogger(name).addHandler(handler)
+    return path
+
+
+class ClientLogHandler(logging.Handler):
+    """Forwards records to the editor through window/logMessage."""
+
+    def __init__(self, send: Callable[[int, str], None], level: int = logging.INFO) -> None:
+        super().__init__(level)
+        self._send = send
+        self._busy = threading.local()
+        self.addFilter(RedactingFilter())
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if getattr(self._busy, "active", False):
+            return  # sending a log message must not log again
+        self._busy.active = True
+        try:
+            self._send(record.levelno, f"{record.name}: {record.getMessage()}")
+        except Exception:
+            pass  # the client is gone; the file log still has it
+        finally:
+            self._busy.active = False
+
+
+def attach_client_handler(send: Callable[[int, str], None]) -> ClientLogHandler:
+    handler = ClientLogHandler(send)
+    logging.getLogger(LOGGER_NAME).addHandler(handler)
+    return handler

@@ -1,0 +1,101 @@
+"""`switchboard models` and `switchboard doctor`: plain-text reports for the terminal."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+from switchboard.providers.adapters import kinds
+from switchboard.providers.config import Config, apply_overrides, config_path, data_dir, load_config
+from switchboard.providers.engine import ChatEngine
+
+
+def _engine(config_file: str | None) -> tuple[ChatEngine, Config]:
+    known = frozenset(kinds())
+    path = config_path(config_file)
+    config = apply_overrides(load_config(path, known), None, known)
+    return ChatEngine(config), config
+
+
+def _tokens(n: int | None) -> str:
+    if n is None:
+        return "-"
+    for unit, size in (("M", 1_000_000), ("k", 1000)):
+        if n >= size:
+            return f"{n / size:.3g}{unit}"
+    return str(n)
+
+
+def _price(value: float | None) -> str:
+    return "-" if value is None else f"${value:g}"
+
+
+def print_models(config_file: str | None, out: Callable[[str], None] = print) -> int:
+    engine, _ = _engine(config_file)
+    default = engine.default_model()
+    rows = [("", "model", "context", "max out", "in $/M", "out $/M", "cache r/w $/M")]
+    for provider in engine.provider_ids():
+        has_key = (
+            engine.credential(provider) is not None or not engine.adapter(provider).api_key_envs
+        )
+        for info in engine.catalog.models(engine.settings(provider).kind):
+            model_id = f"{provider}/{info.id.partition('/')[2]}"
+            pricing = info.pricing
+            rows.append(
+                (
+                    ("✓" if has_key else " ") + ("*" if model_id == default else " "),
+                    model_id,
+                    _tokens(info.context_window),
+                    _tokens(info.max_output_tokens),
+                    _price(pricing.input_per_m_tok if pricing else None),
+                    _price(pricing.output_per_m_tok if pricing else None),
+                    "/".join(
+                        _price(v)
+                        for v in (
+                            pricing.cache_read_per_m_tok if pricing else None,
+                            pricing.cache_write_per_m_tok if pricing else None,
+                        )
+                    ),
+                )
+            )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        out("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    out("\n✓ credentials found   * default model")
+    return 0
+
+
+def print_doctor(config_file: str | None, out: Callable[[str], None] = print) -> int:
+    engine, config = _engine(config_file)
+    path = config_path(config_file)
+    problems = 0
+    out(f"config file: {path}" + ("" if path.exists() else " (not found: defaults apply)"))
+    for issue in config.issues:
+        problems += 1
+        out(f"  problem: {issue}")
+    out(f"data dir:    {data_dir()}")
+    out(f"default model: {engine.default_model()}")
+    out("providers:")
+    for provider in engine.provider_ids():
+        adapter = engine.adapter(provider)
+        credential = engine.credential(provider)
+        if credential is not None:
+            state = f"credentials from {credential.source}"
+        elif adapter.api_key_envs:
+            state = "no credentials (set " + " or ".join(adapter.api_key_envs) + ")"
+        else:
+            state = "no credentials needed"
+        out(f"  {provider:<12} {engine.base_url(provider):<36} {state}")
+    out("tokenizers:")
+    for name in ("o200k_base", "cl100k_base"):
+        try:
+            from switchboard.providers.tokens import get_encoding
+
+            get_encoding(name)
+            out(f"  {name}: ok (packaged)")
+        except Exception as error:
+            problems += 1
+            out(f"  {name}: NOT AVAILABLE: {error}")
+    if problems:
+        print(f"{problems} problem(s) found", file=sys.stderr)
+    return 1 if problems else 0

@@ -1,0 +1,53 @@
+"""Everything the server holds once it is initialized: config, engine, usage, journal.
+
+Built on the first need (after `initialize` has been answered), so that
+start-up loads neither pydantic models nor httpx.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from switchboard.providers.adapters import kinds
+from switchboard.providers.config import (
+    ConfigIssue,
+    apply_overrides,
+    config_path,
+    data_dir,
+    load_config,
+)
+from switchboard.providers.engine import ChatEngine
+
+from .journal import Journal
+from .usage import UsageLedger
+
+logger = logging.getLogger("switchboard.runtime")
+
+
+class Runtime:
+    def __init__(self, config_file: str | Path | None, overrides: Mapping[str, Any] | None) -> None:
+        self.known_kinds = frozenset(kinds())
+        self.config_file = config_path(config_file)
+        self.file_config = load_config(self.config_file, self.known_kinds)
+        # Editor settings sit on the file: initializationOptions, then each didChangeConfiguration.
+        self.initial = apply_overrides(self.file_config, overrides, self.known_kinds)
+        self.config = self.initial
+        self.data_dir = data_dir()
+        self.engine = ChatEngine(self.config)
+        self.ledger = UsageLedger()
+        self.journal = Journal(self.data_dir)
+        for issue in self.config.issues:
+            logger.warning("config: %s", issue)
+
+    def apply_settings(self, settings: Mapping[str, Any] | None) -> tuple[ConfigIssue, ...]:
+        """New editor settings (didChangeConfiguration) on top of the file's."""
+        before = set(self.config.issues)
+        self.config = apply_overrides(self.initial, settings, self.known_kinds)
+        self.engine.reconfigure(self.config)
+        return tuple(i for i in self.config.issues if i not in before)
+
+    async def aclose(self) -> None:
+        await self.engine.aclose()
