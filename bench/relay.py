@@ -53,12 +53,7 @@ class Fake(Protocol):
 
 
 def started_fake() -> FakeOpenAI:
-    fake = FakeOpenAI()
-    # Without TCP_NODELAY the fake's small writes wait for the client's delayed ACK
-    # (about 40 ms on Linux), which stalls some clients' streams and not others.
-    fake._server.RequestHandlerClass.disable_nagle_algorithm = True  # type: ignore[attr-defined]
-    fake.start()
-    return fake
+    return FakeOpenAI().start()
 
 
 class FakeInThread:

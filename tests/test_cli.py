@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from tests.fakes.anthropic import FakeAnthropic
@@ -128,3 +130,35 @@ def test_serve_starts_quickly_and_answers_initialize(tmp_path: Path) -> None:
     assert header.startswith(b"Content-Length: ")
     process.kill()
     process.wait(10)
+
+
+def test_serve_over_tcp(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [*CLI, "serve", "--tcp", f"127.0.0.1:{port}"],
+        env=server_env(tmp_path / "data"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                connection = socket.create_connection(("127.0.0.1", port), timeout=5)
+                break
+            except ConnectionRefusedError:
+                assert time.monotonic() < deadline, "the TCP server never listened"
+                time.sleep(0.05)
+        with connection:
+            body = b'{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"capabilities":{}}}'
+            connection.sendall(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+            answer = b""
+            while b'"capabilities"' not in answer:
+                chunk = connection.recv(65536)
+                assert chunk, "connection closed before the initialize answer"
+                answer += chunk
+    finally:
+        process.kill()
+        process.wait(10)

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
 
 @dataclass
@@ -91,7 +91,7 @@ class FakeHTTPServer:
         port = self._server.server_address[1]
         return f"http://127.0.0.1:{port}"
 
-    def start(self) -> FakeHTTPServer:
+    def start(self) -> Self:
         self._thread.start()
         return self
 
@@ -99,7 +99,7 @@ class FakeHTTPServer:
         self._server.shutdown()
         self._server.server_close()
 
-    def __enter__(self) -> FakeHTTPServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
