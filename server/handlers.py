@@ -26,6 +26,7 @@ from switchboard.protocol.tokens import CountTokensParams, CountTokensResult
 from switchboard.protocol.usage import UsageParams
 from switchboard.protocol.validation import parse_params
 from switchboard.providers.engine import ChatFailed
+from switchboard.providers.errors import ProviderError
 from switchboard.providers.tokens import count_messages, count_text
 
 from .progress import PartialResults, WorkDoneReporter
@@ -160,8 +161,9 @@ async def chat(ls: SwitchboardServer, raw: Any) -> dict[str, Any]:
     except asyncio.CancelledError:
         status = "cancelled"
         raise
-    except ChatFailed as failure:
-        result, error = failure.partial, failure.data().to_wire()
+    except ProviderError as failure:
+        result = failure.partial if isinstance(failure, ChatFailed) else None
+        error = failure.data().to_wire()
         if partial is not None:
             partial.close()
         raise
@@ -208,17 +210,14 @@ def _work_done(
         return None
     created = f"switchboard-{uuid.uuid4().hex[:12]}"
     reporter = WorkDoneReporter(ls.send_progress, created)
-    pending: list[Any] = []
 
     def begin_when_created(future: asyncio.Future[Any]) -> None:
         if not future.cancelled() and future.exception() is None:
             reporter.begin(title)
-        pending.clear()
 
     # Do not wait for the client before calling the provider: begin when it answers.
-    future = asyncio.ensure_future(ls.work_done_progress.create_async(created))
-    future.add_done_callback(begin_when_created)
-    pending.append(future)
+    reporter.creation = asyncio.ensure_future(ls.work_done_progress.create_async(created))
+    reporter.creation.add_done_callback(begin_when_created)
     return reporter
 
 

@@ -81,16 +81,26 @@ class PartialResults:
 
 
 class WorkDoneReporter:
-    """begin / report "N tokens" (at most every `interval_s`) / end, on one token."""
+    """begin / report "N tokens" (at most every `interval_s`) / end, on one token.
+
+    With a token the server asked the client for, begin may come late (when
+    the client answers); reports before it are dropped, and if the work ended
+    first, nothing is sent at all.
+    """
 
     def __init__(self, send: SendProgress, token: int | str, interval_s: float = 0.25) -> None:
         self._send_progress = send
         self._token = token
         self._interval_s = interval_s
         self._last_report = 0.0
+        self._begun = False
         self._ended = False
+        self.creation: asyncio.Future[Any] | None = None
 
     def begin(self, title: str, message: str | None = None) -> None:
+        if self._begun or self._ended:
+            return
+        self._begun = True
         value: dict[str, Any] = {"kind": "begin", "title": title, "cancellable": True}
         if message:
             value["message"] = message
@@ -99,7 +109,9 @@ class WorkDoneReporter:
 
     def report(self, message: str, force: bool = False) -> None:
         now = time.monotonic()
-        if self._ended or (not force and now - self._last_report < self._interval_s):
+        if not self._begun or self._ended:
+            return
+        if not force and now - self._last_report < self._interval_s:
             return
         self._last_report = now
         self._send_progress(self._token, {"kind": "report", "message": message})
@@ -108,4 +120,5 @@ class WorkDoneReporter:
         if self._ended:
             return
         self._ended = True
-        self._send_progress(self._token, {"kind": "end", "message": message})
+        if self._begun:
+            self._send_progress(self._token, {"kind": "end", "message": message})

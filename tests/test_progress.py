@@ -259,3 +259,12 @@ def test_end_is_sent_once_and_silences_reports(clock: Clock) -> None:
     reporter.report("late and forced", force=True)
     assert [v["kind"] for _, v in send.sent] == ["begin", "end"]
     assert send.sent[-1] == ("wd", {"kind": "end", "message": "done"})
+
+
+def test_work_that_ends_before_the_client_created_the_token_sends_nothing(clock: Clock) -> None:
+    send = Recorder()
+    reporter = WorkDoneReporter(send, "created-late")
+    reporter.report("no begin yet", force=True)
+    reporter.end("done")
+    reporter.begin("chat")  # the client's answer to workDoneProgress/create arrives now
+    assert send.sent == []
