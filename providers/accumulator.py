@@ -17,6 +17,7 @@ from switchboard.protocol.chat import (
     TextPart,
     ThinkingEvent,
     ThinkingPart,
+    ToolUseDeltaEvent,
     ToolUseEvent,
     ToolUsePart,
     Usage,
@@ -53,6 +54,8 @@ class ChatAccumulator:
             self.output_chars += len(event.text)
             if event.signature:
                 self._signature = event.signature
+        elif isinstance(event, ToolUseDeltaEvent):
+            self.output_chars += len(event.input_json)
         elif isinstance(event, ToolUseEvent):
             self._close_open()
             self.parts.append(

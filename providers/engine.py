@@ -137,7 +137,8 @@ class ChatEngine:
 
     # ---- chat --------------------------------------------------------------
 
-    async def chat(self, params: ChatParams, emit: Emit) -> ChatResult:
+    def prepare(self, params: ChatParams) -> ChatRun:
+        """Resolve the model and its credential; the run then streams with `execute`."""
         target = self.resolve(params.model)
         settings = self.settings(target.provider)
         adapter = adapter_for(settings.kind)
@@ -149,14 +150,47 @@ class ChatEngine:
                 provider=target.provider,
                 suggestion=f"set {credential_hint(settings, adapter.api_key_envs)}",
             )
-        request = adapter.build_request(params, target, settings, credential)
-        accumulator = ChatAccumulator(f"sb-{uuid.uuid4().hex[:24]}", target.id)
-        run = _Run(accumulator, emit, lambda usage: self.cost(target, usage))
+        return ChatRun(self, params, target, settings, adapter, credential)
+
+    async def chat(self, params: ChatParams, emit: Emit) -> ChatResult:
+        return await self.prepare(params).execute(emit)
+
+
+class ChatRun:
+    """One chat: started goes out once and first, every event is accumulated once.
+
+    What arrived stays readable through `partial()` whatever ends the run,
+    a failure or a cancellation.
+    """
+
+    def __init__(
+        self,
+        engine: ChatEngine,
+        params: ChatParams,
+        target: ModelTarget,
+        settings: ProviderSettings,
+        adapter: Adapter,
+        credential: Credential | None,
+    ) -> None:
+        self._engine = engine
+        self._params = params
+        self.target = target
+        self._settings = settings
+        self._adapter = adapter
+        self._credential = credential
+        self.accumulator = ChatAccumulator(f"sb-{uuid.uuid4().hex[:24]}", target.id)
+        self._emit: Emit = _ignore
+        self._started = False
+
+    async def execute(self, emit: Emit) -> ChatResult:
+        self._emit = emit
+        adapter, target, settings = self._adapter, self.target, self._settings
+        request = adapter.build_request(self._params, target, settings, self._credential)
         decoder = adapter.decoder(target)
         framer = SSEDecoder()
         timeouts = Timeouts(read_s=settings.timeout_s) if settings.timeout_s else Timeouts()
         try:
-            async for chunk in self.transport.stream(
+            async for chunk in self._engine.transport.stream(
                 request,
                 provider=target.provider,
                 parse_error=adapter.parse_error,
@@ -166,34 +200,28 @@ class ChatEngine:
                     emit(chunk)
                     continue
                 for wire_event in framer.feed(chunk):
-                    run.deliver(decoder.feed(wire_event))
+                    self._deliver(decoder.feed(wire_event))
             for wire_event in framer.close():
-                run.deliver(decoder.feed(wire_event))
-            run.deliver(decoder.close())
+                self._deliver(decoder.feed(wire_event))
+            self._deliver(decoder.close())
         except ProviderError as error:
-            raise ChatFailed(error, run.partial()) from None
-        if accumulator.error is not None:
+            raise ChatFailed(error, self.partial()) from None
+        error_event = self.accumulator.error
+        if error_event is not None:
             failure = ProviderError(
-                _error_code(accumulator.error.code),
-                f"{target.provider}: {accumulator.error.message}",
+                _error_code(error_event.code),
+                f"{target.provider}: {error_event.message}",
                 provider=target.provider,
             )
-            raise ChatFailed(failure, run.partial())
-        return accumulator.result(self.cost(target, accumulator.usage))
+            raise ChatFailed(failure, self.partial())
+        return self.accumulator.result(self._engine.cost(target, self.accumulator.usage))
 
+    def partial(self) -> ChatResult | None:
+        if not self.accumulator.has_content:
+            return None
+        return self.accumulator.result(self._engine.cost(self.target, self.accumulator.usage))
 
-class _Run:
-    """One chat's event flow: started goes out once and first, everything is accumulated."""
-
-    def __init__(
-        self, accumulator: ChatAccumulator, emit: Emit, price: Callable[[Usage | None], Cost | None]
-    ) -> None:
-        self.accumulator = accumulator
-        self.emit = emit
-        self.price = price
-        self.started = False
-
-    def deliver(self, events: list[Any]) -> None:
+    def _deliver(self, events: list[Any]) -> None:
         for event in events:
             if isinstance(event, StartedEvent):
                 self.accumulator.add(event)
@@ -201,17 +229,16 @@ class _Run:
                 continue
             self._start()
             self.accumulator.add(event)
-            self.emit(event)
+            self._emit(event)
 
     def _start(self) -> None:
-        if not self.started:
-            self.started = True
-            self.emit(StartedEvent(id=self.accumulator.id, model=self.accumulator.model))
+        if not self._started:
+            self._started = True
+            self._emit(StartedEvent(id=self.accumulator.id, model=self.accumulator.model))
 
-    def partial(self) -> ChatResult | None:
-        if not self.accumulator.has_content:
-            return None
-        return self.accumulator.result(self.price(self.accumulator.usage))
+
+def _ignore(event: ChatEvent) -> None:
+    pass
 
 
 def _error_code(code: str) -> ErrorCode:

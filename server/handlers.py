@@ -36,6 +36,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("switchboard.chat")
 
+# Events that add to the answer, and so to the "N tokens" of the progress UI (about 4 chars each).
+_GROWS_OUTPUT = frozenset({"text", "thinking", "toolUseDelta"})
+
 
 async def models(ls: SwitchboardServer, raw: Any) -> dict[str, Any]:
     params = parse_params(ModelsParams, raw)
@@ -134,24 +137,23 @@ async def chat(ls: SwitchboardServer, raw: Any) -> dict[str, Any]:
         replay = runtime.journal.completed(params.request_id)
         if replay is not None:
             return _replayed(ls, params, replay)
-    target = runtime.engine.resolve(params.model)
+    run = runtime.engine.prepare(params)
     partial = (
         PartialResults(ls.send_progress, params.partial_result_token, ls.pipe_writer())
         if params.partial_result_token is not None
         else None
     )
-    work = _work_done(ls, params.work_done_token, f"Switchboard: {target.id}")
-    counter = _OutputCounter(target.id)
+    work = _work_done(ls, params.work_done_token, f"Switchboard: {run.target.id}")
 
     def emit(event: Any) -> None:
         if partial is not None:
             partial.emit(event)
-        if work is not None and counter.add(event):
-            work.report(f"{counter.tokens} tokens")
+        if work is not None and event.type in _GROWS_OUTPUT:
+            work.report(f"{max(1, run.accumulator.output_chars // 4)} tokens")
 
     status, result, error = "failed", None, None
     try:
-        chat_result = await runtime.engine.chat(params, emit)
+        chat_result = await run.execute(emit)
         status, result = "completed", chat_result
         if partial is not None:
             partial.close()
@@ -159,7 +161,7 @@ async def chat(ls: SwitchboardServer, raw: Any) -> dict[str, Any]:
         ls.protocol.notify(USAGE_CHANGED, changed.to_wire())
         return chat_result.to_wire()
     except asyncio.CancelledError:
-        status = "cancelled"
+        status, result = "cancelled", run.partial()
         raise
     except ProviderError as failure:
         result = failure.partial if isinstance(failure, ChatFailed) else None
@@ -170,11 +172,9 @@ async def chat(ls: SwitchboardServer, raw: Any) -> dict[str, Any]:
     finally:
         if work is not None:
             work.end(_summary(status, result))
-        if status == "cancelled":
-            result = counter.partial_result()
         runtime.journal.record(
             status=status,
-            model=target.id,
+            model=run.target.id,
             request_id=params.request_id,
             result=result.to_wire() if result is not None else None,
             error=error,
@@ -219,32 +219,6 @@ def _work_done(
     reporter.creation = asyncio.ensure_future(ls.work_done_progress.create_async(created))
     reporter.creation.add_done_callback(begin_when_created)
     return reporter
-
-
-class _OutputCounter:
-    """Output so far: a token estimate for the progress UI (about four characters each),
-    and the partial result kept in the journal when the chat is cancelled."""
-
-    def __init__(self, model: str) -> None:
-        from switchboard.providers.accumulator import ChatAccumulator
-
-        self.chars = 0
-        self.accumulator = ChatAccumulator("cancelled", model)
-
-    @property
-    def tokens(self) -> int:
-        return max(1, self.chars // 4)
-
-    def add(self, event: Any) -> bool:
-        self.accumulator.add(event)
-        text = getattr(event, "text", None) or getattr(event, "input_json", None)
-        if text:
-            self.chars += len(text)
-            return True
-        return False
-
-    def partial_result(self) -> ChatResult | None:
-        return self.accumulator.result(None) if self.accumulator.has_content else None
 
 
 def _summary(status: str, result: ChatResult | None) -> str:

@@ -108,9 +108,9 @@ class WorkDoneReporter:
         self._last_report = time.monotonic()
 
     def report(self, message: str, force: bool = False) -> None:
-        now = time.monotonic()
         if not self._begun or self._ended:
             return
+        now = time.monotonic()
         if not force and now - self._last_report < self._interval_s:
             return
         self._last_report = now
