@@ -131,6 +131,12 @@ class Usage(WireModel):
     output_tokens: int = 0
     cache_read_input_tokens: int | None = None
     cache_creation_input_tokens: int | None = None
+    reasoning_tokens: int | None = Field(
+        default=None, description="the part of outputTokens spent thinking, when reported"
+    )
+    reported_cost_usd: float | None = Field(
+        default=None, description="what the provider says the request cost (OpenRouter, xAI)"
+    )
 
 
 StopReason = Literal[

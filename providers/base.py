@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from .errors import ProviderError
     from .http import HttpRequest
 
-Framing = Literal["sse", "eventstream", "json"]
+Framing = Literal["sse", "eventstream"]
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,43 @@ class StreamDecoder(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class ListedModel:
+    """One model as a provider's list endpoint reports it (None: not reported)."""
+
+    name: str
+    display_name: str | None = None
+    context_window: int | None = None
+    max_output_tokens: int | None = None
+    tools: bool | None = None
+    images: bool | None = None
+    thinking: bool | None = None
+    input_per_m_tok: float | None = None
+    output_per_m_tok: float | None = None
+    cache_read_per_m_tok: float | None = None
+    cache_write_per_m_tok: float | None = None
+    notes: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Authenticator(Protocol):
+    """Turns a built request into an authorized one (a token, a signature).
+
+    For providers whose credential is not a static key: AWS SigV4, Google
+    OAuth tokens, the Copilot token exchange. `fetch_json` is the shared
+    transport's, for authenticators that must call a token endpoint.
+    """
+
+    async def authorize(self, request: HttpRequest, fetch_json: FetchJson) -> HttpRequest: ...
+
+    def invalidate(self) -> None:
+        """The provider answered 401: the next `authorize` gets a fresh token."""
+        ...
+
+
+class FetchJson(Protocol):
+    async def __call__(self, request: HttpRequest) -> Any: ...
+
+
 class Adapter(Protocol):
     kind: ClassVar[str]
     display_name: ClassVar[str]
@@ -92,6 +129,70 @@ class Adapter(Protocol):
     def parse_error(
         self, status: int, headers: Mapping[str, str], body: bytes
     ) -> ProviderError: ...
+
+    def authenticator(
+        self,
+        settings: ProviderSettings,
+        credential: Credential | None,
+        environ: Mapping[str, str],
+    ) -> Authenticator | None: ...
+
+    def models_request(
+        self, settings: ProviderSettings, credential: Credential | None
+    ) -> HttpRequest | None: ...
+
+    def parse_models(self, body: Any) -> list[ListedModel]: ...
+
+    def count_tokens_request(
+        self,
+        params: ChatParams,
+        target: ModelTarget,
+        settings: ProviderSettings,
+        credential: Credential | None,
+    ) -> HttpRequest | None: ...
+
+    def parse_count_tokens(self, body: Any) -> int: ...
+
+    def decode_body(self, body: Any, target: ModelTarget) -> list[ChatEvent]:
+        """A whole non-streamed answer (parsed JSON) as the same normalized events."""
+        ...
+
+
+class AdapterDefaults:
+    """What an adapter without a list, count or token endpoint inherits."""
+
+    def authenticator(
+        self,
+        settings: ProviderSettings,
+        credential: Credential | None,
+        environ: Mapping[str, str],
+    ) -> Authenticator | None:
+        return None
+
+    def models_request(
+        self, settings: ProviderSettings, credential: Credential | None
+    ) -> HttpRequest | None:
+        return None
+
+    def parse_models(self, body: Any) -> list[ListedModel]:
+        return []
+
+    def count_tokens_request(
+        self,
+        params: ChatParams,
+        target: ModelTarget,
+        settings: ProviderSettings,
+        credential: Credential | None,
+    ) -> HttpRequest | None:
+        return None
+
+    def parse_count_tokens(self, body: Any) -> int:
+        raise NotImplementedError("this provider has no count endpoint")
+
+
+def option(settings: ProviderSettings, key: str, default: Any = None) -> Any:
+    """A provider-specific config option (`[providers.NAME] key = ...`)."""
+    return settings.options.get(key, default)
 
 
 def join_url(base_url: str, path: str) -> str:

@@ -1,6 +1,7 @@
 """The model catalog: what each provider's models can do and what they cost.
 
-Loaded once from the packaged ``data/catalog.json``. A model the catalog does
+Loaded once from the packaged ``data/catalog.json`` (index, defaults) and
+``data/catalog/<provider>.json`` (one file per provider). A model it does
 not know still works: ``resolve`` gives it conservative limits of its provider
 and no price (``source="fallback"``), and says so once in the log.
 """
@@ -28,6 +29,7 @@ ThinkingDefault = Literal["off", "on", "always"]
 Status = Literal["active", "legacy", "deprecated"]
 
 CATALOG_RESOURCE = "data/catalog.json"
+PROVIDER_CATALOGS = "data/catalog"
 
 
 class CatalogError(ValueError):
@@ -230,8 +232,18 @@ class Catalog:
 
 @cache
 def default_catalog() -> Catalog:
-    text = resources.files("switchboard.providers").joinpath(CATALOG_RESOURCE).read_text("utf-8")
-    return Catalog.from_json(text)
+    return Catalog(catalog_data())
+
+
+def catalog_data() -> dict[str, Any]:
+    """The packaged catalog: the index file, then one file per provider in `data/catalog/`."""
+    package = resources.files("switchboard.providers")
+    data: dict[str, Any] = json.loads(package.joinpath(CATALOG_RESOURCE).read_text("utf-8"))
+    providers = data.setdefault("providers", {})
+    for item in sorted(package.joinpath(PROVIDER_CATALOGS).iterdir(), key=lambda f: f.name):
+        if item.name.endswith(".json"):
+            providers[item.name.removesuffix(".json")] = json.loads(item.read_text("utf-8"))
+    return data
 
 
 # ---- parsing ----------------------------------------------------------------

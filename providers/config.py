@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from .adapters import option_keys
 from .base import ProviderSettings
 from .paths import config_path, data_dir
 
@@ -141,8 +142,12 @@ def _provider(
         )
         return None
     fields: dict[str, Any] = {}
+    options: dict[str, Any] = {}
+    kind_options = option_keys(kind)
     for key, value in table.items():
-        if key not in PROVIDER_KEYS:
+        if key in kind_options:
+            options[key] = value
+        elif key not in PROVIDER_KEYS:
             issues.append(locate.issue(f"unknown key 'providers.{name}.{key}'", section, key))
         elif key == "timeout":
             if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
@@ -161,7 +166,7 @@ def _provider(
                 fields[key] = value
             else:
                 issues.append(locate.issue(f"'{key}' must be a non-empty string", section, key))
-    return ProviderSettings(id=name, kind=kind, **fields)
+    return ProviderSettings(id=name, kind=kind, options=options, **fields)
 
 
 def _as_raw(config: Config) -> dict[str, Any]:
@@ -179,6 +184,7 @@ def _as_raw(config: Config) -> dict[str, Any]:
             table["api_key_env"] = settings.api_key_env
         if settings.timeout_s:
             table["timeout"] = settings.timeout_s
+        table.update(settings.options)
         providers[name] = table
     raw["providers"] = providers
     return raw

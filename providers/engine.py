@@ -7,6 +7,7 @@ each normalized event to `emit` as it arrives and returns the whole result.
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -23,17 +24,19 @@ from switchboard.protocol.chat import (
 from switchboard.protocol.errors import ErrorCode
 
 from .accumulator import ChatAccumulator
-from .adapters import adapter_for, kinds
-from .base import Adapter, Credential, ModelTarget, ProviderSettings
+from .adapters import adapter_for, kinds, listed_kinds
+from .base import Adapter, Authenticator, Credential, ModelTarget, ProviderSettings
 from .catalog import Catalog, closest_provider, parse_model_id
 from .config import Config
 from .credentials import credential_hint, find_credential
 from .errors import ProviderError
-from .pricing import cost_of
-from .sse import SSEDecoder
+from .framing import framer_for
+from .http import HttpRequest
+from .pricing import cost_of, reported_cost
 from .transport import Timeouts, Transport
 
 Emit = Callable[[ChatEvent], None]
+AUTH_TIMEOUTS = Timeouts(connect_s=10.0, read_s=30.0)
 
 
 class ChatFailed(ProviderError):
@@ -65,9 +68,11 @@ class ChatEngine:
         self.transport = transport or Transport()
         self.catalog = catalog or Catalog.load()
         self._environ = environ
+        self._authenticators: dict[tuple[str, Credential | None], Authenticator | None] = {}
 
     def reconfigure(self, config: Config) -> None:
         self.config = config
+        self._authenticators.clear()
 
     async def aclose(self) -> None:
         await self.transport.aclose()
@@ -75,7 +80,7 @@ class ChatEngine:
     # ---- providers and models --------------------------------------------
 
     def provider_ids(self) -> list[str]:
-        return sorted({*kinds(), *self.config.providers})
+        return sorted({*listed_kinds(), *self.config.providers})
 
     def settings(self, provider: str) -> ProviderSettings:
         configured = self.config.providers.get(provider)
@@ -85,8 +90,11 @@ class ChatEngine:
             return ProviderSettings(id=provider, kind=provider)
         raise self.unknown_provider(provider)
 
-    def adapter(self, provider: str) -> Adapter:
-        return adapter_for(self.settings(provider).kind)
+    def adapter(self, provider: str, model: str | None = None) -> Adapter:
+        """The provider's translator; for a model, the one its catalog `api` names."""
+        kind = self.settings(provider).kind
+        extras = self.catalog.entry_extras(kind, model) if model else None
+        return adapter_for(kind, extras.api if extras else None)
 
     def base_url(self, provider: str) -> str:
         return self.settings(provider).base_url or self.adapter(provider).default_base_url
@@ -94,6 +102,34 @@ class ChatEngine:
     def credential(self, provider: str) -> Credential | None:
         settings = self.settings(provider)
         return find_credential(settings, self.adapter(provider).api_key_envs, self._environ)
+
+    def authenticator(
+        self, provider: str, adapter: Adapter, credential: Credential | None
+    ) -> Authenticator | None:
+        """One per provider and credential, so a cached token outlives the request."""
+        key = (provider, credential)
+        if key not in self._authenticators:
+            environ = os.environ if self._environ is None else self._environ
+            self._authenticators[key] = adapter.authenticator(
+                self.settings(provider), credential, environ
+            )
+        return self._authenticators[key]
+
+    async def authorize(
+        self, provider: str, adapter: Adapter, credential: Credential | None, request: HttpRequest
+    ) -> HttpRequest:
+        authenticator = self.authenticator(provider, adapter, credential)
+        if authenticator is None:
+            return request
+        return await authenticator.authorize(request, self._fetcher(provider, adapter))
+
+    def _fetcher(self, provider: str, adapter: Adapter) -> Any:
+        async def fetch_json(request: HttpRequest) -> Any:
+            return await self.transport.fetch_json(
+                request, provider=provider, parse_error=adapter.parse_error, timeouts=AUTH_TIMEOUTS
+            )
+
+        return fetch_json
 
     def unknown_provider(self, provider: str) -> ProviderError:
         known = self.provider_ids()
@@ -133,7 +169,9 @@ class ChatEngine:
         if usage is None:
             return None
         extras = self.catalog.entry_extras(self.settings(target.provider).kind, target.model)
-        return cost_of(usage, target.info.pricing, extras.tiers if extras else ())
+        return reported_cost(
+            usage, cost_of(usage, target.info.pricing, extras.tiers if extras else ())
+        )
 
     # ---- chat --------------------------------------------------------------
 
@@ -141,9 +179,10 @@ class ChatEngine:
         """Resolve the model and its credential; the run then streams with `execute`."""
         target = self.resolve(params.model)
         settings = self.settings(target.provider)
-        adapter = adapter_for(settings.kind)
+        adapter = self.adapter(target.provider, target.model)
         credential = self.credential(target.provider)
-        if credential is None and adapter.api_key_envs:
+        authenticator = self.authenticator(target.provider, adapter, credential)
+        if credential is None and authenticator is None and adapter.api_key_envs:
             raise ProviderError(
                 ErrorCode.AUTHENTICATION_FAILED,
                 f"no credential for {target.provider}",
@@ -184,26 +223,9 @@ class ChatRun:
 
     async def execute(self, emit: Emit) -> ChatResult:
         self._emit = emit
-        adapter, target, settings = self._adapter, self.target, self._settings
-        request = adapter.build_request(self._params, target, settings, self._credential)
-        decoder = adapter.decoder(target)
-        framer = SSEDecoder()
-        timeouts = Timeouts(read_s=settings.timeout_s) if settings.timeout_s else Timeouts()
+        target = self.target
         try:
-            async for chunk in self._engine.transport.stream(
-                request,
-                provider=target.provider,
-                parse_error=adapter.parse_error,
-                timeouts=timeouts,
-            ):
-                if isinstance(chunk, RetryEvent):
-                    emit(chunk)
-                    continue
-                for wire_event in framer.feed(chunk):
-                    self._deliver(decoder.feed(wire_event))
-            for wire_event in framer.close():
-                self._deliver(decoder.feed(wire_event))
-            self._deliver(decoder.close())
+            await self._stream(reauthorized=False)
         except ProviderError as error:
             raise ChatFailed(error, self.partial()) from None
         error_event = self.accumulator.error
@@ -215,6 +237,41 @@ class ChatRun:
             )
             raise ChatFailed(failure, self.partial())
         return self.accumulator.result(self._engine.cost(target, self.accumulator.usage))
+
+    async def _stream(self, *, reauthorized: bool) -> None:
+        adapter, target, settings = self._adapter, self.target, self._settings
+        engine = self._engine
+        request = adapter.build_request(self._params, target, settings, self._credential)
+        request = await engine.authorize(target.provider, adapter, self._credential, request)
+        decoder = adapter.decoder(target)
+        framer = framer_for(adapter.framing)
+        timeouts = Timeouts(read_s=settings.timeout_s) if settings.timeout_s else Timeouts()
+        received = False
+        try:
+            async for chunk in engine.transport.stream(
+                request,
+                provider=target.provider,
+                parse_error=adapter.parse_error,
+                timeouts=timeouts,
+            ):
+                if isinstance(chunk, RetryEvent):
+                    self._emit(chunk)
+                    continue
+                received = True
+                for wire_event in framer.feed(chunk):
+                    self._deliver(decoder.feed(wire_event))
+        except ProviderError as error:
+            authenticator = engine.authenticator(target.provider, adapter, self._credential)
+            expired = error.code == ErrorCode.AUTHENTICATION_FAILED and not received
+            if authenticator is None or not expired or reauthorized:
+                raise
+            # A token can expire between two requests: fetch a fresh one, once.
+            authenticator.invalidate()
+            await self._stream(reauthorized=True)
+            return
+        for wire_event in framer.close():
+            self._deliver(decoder.feed(wire_event))
+        self._deliver(decoder.close())
 
     def partial(self) -> ChatResult | None:
         if not self.accumulator.has_content:

@@ -64,6 +64,32 @@ def cost_of(
     )
 
 
+def reported_cost(usage: Usage, estimate: Cost | None) -> Cost | None:
+    """The provider's own figure for the request, split like the catalog estimate when known."""
+    total = usage.reported_cost_usd
+    if total is None:
+        return estimate
+    if estimate is not None and estimate.total_usd > 0:
+        scale = total / estimate.total_usd
+        return Cost(
+            input_usd=round(estimate.input_usd * scale, DIGITS),
+            output_usd=round(estimate.output_usd * scale, DIGITS),
+            cache_usd=None
+            if estimate.cache_usd is None
+            else round(estimate.cache_usd * scale, DIGITS),
+            total_usd=round(total, DIGITS),
+            cost_source="provider",
+        )
+    # With no rates to split it by, the split is unknown; the wire needs both
+    # parts, so the total goes under input and totalUsd stays exact.
+    return Cost(
+        input_usd=round(total, DIGITS),
+        output_usd=0.0,
+        total_usd=round(total, DIGITS),
+        cost_source="provider",
+    )
+
+
 def _usd(tokens: int, per_million: float) -> float:
     return tokens * per_million / PER_MILLION
 

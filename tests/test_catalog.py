@@ -6,13 +6,13 @@ import json
 import logging
 import re
 from datetime import date
-from importlib import resources
 from typing import Any
 
 import pytest
 from switchboard.providers.catalog import (
     Catalog,
     CatalogError,
+    catalog_data,
     closest_provider,
     default_catalog,
     parse_model_id,
@@ -30,13 +30,12 @@ RATE_KEYS = ("inputPerMTok", "outputPerMTok", "cacheReadPerMTok", "cacheWritePer
 URL = re.compile(r"^https://[\w.-]+/\S*$")
 
 
-def packaged_text() -> str:
-    return resources.files("switchboard.providers").joinpath("data/catalog.json").read_text("utf-8")
-
-
 def packaged_data() -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(packaged_text())
-    return data
+    return catalog_data()
+
+
+def packaged_text() -> str:
+    return json.dumps(catalog_data())
 
 
 def model_params() -> list[Any]:

@@ -30,7 +30,7 @@ from switchboard.protocol.chat import (
 )
 from switchboard.protocol.errors import ErrorCode
 
-from ..base import Credential, Framing, ModelTarget, ProviderSettings
+from ..base import AdapterDefaults, Credential, Framing, ModelTarget, ProviderSettings
 from ..errors import ProviderError, classify, http_error, json_body
 from ..http import HttpRequest
 from ..sse import SSEEvent
@@ -62,7 +62,7 @@ USAGE_FIELDS = (
 )
 
 
-class AnthropicAdapter:
+class AnthropicAdapter(AdapterDefaults):
     kind: ClassVar[str] = "anthropic"
     display_name: ClassVar[str] = "Anthropic"
     default_base_url: ClassVar[str] = "https://api.anthropic.com"
@@ -129,6 +129,9 @@ class AnthropicAdapter:
         delta = {"stop_reason": body.get("stop_reason")}
         events += decoder.feed_data({"type": "message_delta", "delta": delta, "usage": {}})
         return events + decoder.feed_data({"type": "message_stop"})
+
+    def decode_body(self, body: Any, target: ModelTarget) -> list[ChatEvent]:
+        return self.decode_message(body if isinstance(body, dict) else {})
 
     def parse_error(self, status: int, headers: Mapping[str, str], body: bytes) -> ProviderError:
         parsed = json_body(body)

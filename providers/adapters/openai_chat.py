@@ -35,7 +35,7 @@ from switchboard.protocol.chat import (
 )
 from switchboard.protocol.errors import ErrorCode
 
-from ..base import Credential, Framing, ModelTarget, ProviderSettings, join_url
+from ..base import AdapterDefaults, Credential, Framing, ModelTarget, ProviderSettings, join_url
 from ..errors import RETRYABLE, ProviderError, classify, http_error
 from ..http import HttpRequest
 from ..sse import SSEEvent
@@ -217,7 +217,7 @@ class OpenAIChatDecoder:
         ]
 
 
-class OpenAIChatAdapter:
+class OpenAIChatAdapter(AdapterDefaults):
     kind: ClassVar[str] = "openai"
     display_name: ClassVar[str] = "OpenAI"
     default_base_url: ClassVar[str] = "https://api.openai.com/v1"
@@ -395,6 +395,9 @@ class OpenAIChatAdapter:
         if not isinstance(body, dict):
             return decoder.close()
         return decoder.feed_chunk(body) + decoder.close()
+
+    def decode_body(self, body: Any, target: ModelTarget) -> list[ChatEvent]:
+        return self.decode_completion(body if isinstance(body, dict) else {})
 
     def parse_error(self, status: int, headers: Mapping[str, str], body: bytes) -> ProviderError:
         message, error_type, code = _error_fields(_error_object(body))
