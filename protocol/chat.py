@@ -137,6 +137,9 @@ class Usage(WireModel):
     reported_cost_usd: float | None = Field(
         default=None, description="what the provider says the request cost (OpenRouter, xAI)"
     )
+    estimated: bool | None = Field(
+        default=None, description="true when counted locally: the provider reported no usage"
+    )
 
 
 StopReason = Literal[

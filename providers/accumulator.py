@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from switchboard.protocol.chat import (
@@ -48,7 +49,7 @@ class ChatAccumulator:
             self.output_chars += len(event.text)
         elif isinstance(event, ThinkingEvent):
             self._close_text()
-            if self._signature is not None and event.text:
+            if self._signature is not None and (event.text or event.signature):
                 self._close_thinking()  # a signed block is complete: this is a new one
             self._thinking.append(event.text)
             self.output_chars += len(event.text)
@@ -85,6 +86,17 @@ class ChatAccumulator:
     def text(self) -> str:
         self._close_open()
         return "".join(p.text for p in self.parts if isinstance(p, TextPart))
+
+    def output_text(self) -> str:
+        """Everything the model wrote (text, thinking, tool input) as one string, for counting."""
+        self._close_open()
+        pieces: list[str] = []
+        for part in self.parts:
+            if isinstance(part, TextPart | ThinkingPart):
+                pieces.append(part.text)
+            elif isinstance(part, ToolUsePart):
+                pieces.append(part.name + json.dumps(part.input))
+        return "".join(pieces)
 
     def result(self, cost: Cost | None, warnings: list[str] | None = None) -> ChatResult:
         self._close_open()

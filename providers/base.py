@@ -143,6 +143,12 @@ class Adapter(Protocol):
 
     def parse_models(self, body: Any) -> list[ListedModel]: ...
 
+    def configured_models(
+        self, settings: ProviderSettings, discovered: list[ListedModel] | None
+    ) -> list[ListedModel] | None:
+        """The final list from what the endpoint reported (None: nothing) and the config."""
+        ...
+
     def count_tokens_request(
         self,
         params: ChatParams,
@@ -176,6 +182,11 @@ class AdapterDefaults:
 
     def parse_models(self, body: Any) -> list[ListedModel]:
         return []
+
+    def configured_models(
+        self, settings: ProviderSettings, discovered: list[ListedModel] | None
+    ) -> list[ListedModel] | None:
+        return discovered
 
     def count_tokens_request(
         self,

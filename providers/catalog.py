@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any, Literal, cast
+from typing import Any, Literal, cast, get_args
 
 from switchboard.protocol.catalog import Capabilities, ModelInfo, Pricing
 
@@ -23,7 +23,7 @@ from .pricing import PriceTier
 
 log = logging.getLogger("switchboard.catalog")
 
-ApiKind = Literal["messages", "chat", "responses"]
+ApiKind = Literal["messages", "chat", "responses", "converse", "generateContent"]
 ThinkingMode = Literal["budget", "effort"]
 ThinkingDefault = Literal["off", "on", "always"]
 Status = Literal["active", "legacy", "deprecated"]
@@ -139,7 +139,9 @@ class Catalog:
         entry = self._entry(provider, model)
         return entry.extras if entry else None
 
-    def resolve(self, provider: str, model: str, kind: str | None = None) -> ModelInfo:
+    def resolve(
+        self, provider: str, model: str, kind: str | None = None, *, quiet: bool = False
+    ) -> ModelInfo:
         """The catalog entry, or conservative limits with no price for a model it lacks.
 
         ``kind`` names the catalog provider whose limits a configured provider
@@ -149,7 +151,8 @@ class Catalog:
         if info is not None:
             return info
         limits = self.fallback_limits(provider, kind)
-        self._warn_once(provider, model, limits)
+        if not quiet:
+            self._warn_once(provider, model, limits)
         return ModelInfo(
             id=f"{provider}/{model}",
             provider=provider,
@@ -287,7 +290,7 @@ def _parse_model(provider_id: str, raw: Mapping[str, Any]) -> _Entry:
         source="catalog",
     )
     extras = ModelExtras(
-        api=cast(ApiKind, _choice(raw, "api", ("messages", "chat", "responses"))),
+        api=cast(ApiKind, _choice(raw, "api", get_args(ApiKind))),
         status=cast(Status, _choice(raw, "status", ("active", "legacy", "deprecated"))),
         thinking_mode=thinking_mode,
         thinking_default=thinking_default,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from switchboard.protocol.chat import (
@@ -19,7 +20,9 @@ from switchboard.protocol.chat import (
     Cost,
     RetryEvent,
     StartedEvent,
+    StopEvent,
     Usage,
+    UsageEvent,
 )
 from switchboard.protocol.errors import ErrorCode
 
@@ -28,10 +31,12 @@ from .adapters import adapter_for, kinds, listed_kinds
 from .base import Adapter, Authenticator, Credential, ModelTarget, ProviderSettings
 from .catalog import Catalog, closest_provider, parse_model_id
 from .config import Config
+from .counting import TokenCounter
 from .credentials import credential_hint, find_credential
 from .errors import ProviderError
 from .framing import framer_for
 from .http import HttpRequest
+from .models import ModelDirectory
 from .pricing import cost_of, reported_cost
 from .transport import Timeouts, Transport
 
@@ -63,12 +68,15 @@ class ChatEngine:
         transport: Transport | None = None,
         catalog: Catalog | None = None,
         environ: Mapping[str, str] | None = None,
+        model_cache_dir: Path | None = None,
     ) -> None:
         self.config = config
         self.transport = transport or Transport()
         self.catalog = catalog or Catalog.load()
         self._environ = environ
         self._authenticators: dict[tuple[str, Credential | None], Authenticator | None] = {}
+        self.models = ModelDirectory(self, model_cache_dir)
+        self.counter = TokenCounter(self)
 
     def reconfigure(self, config: Config) -> None:
         self.config = config
@@ -131,6 +139,14 @@ class ChatEngine:
 
         return fetch_json
 
+    def has_credentials(self, provider: str) -> bool:
+        """A key, a credential chain, or no need for either."""
+        adapter = self.adapter(provider)
+        credential = self.credential(provider)
+        if credential is not None or not adapter.api_key_envs:
+            return True
+        return self.authenticator(provider, adapter, credential) is not None
+
     def unknown_provider(self, provider: str) -> ProviderError:
         known = self.provider_ids()
         closest = closest_provider(provider, known)
@@ -146,6 +162,9 @@ class ChatEngine:
     def default_model(self) -> str:
         return self.config.default_model or self.catalog.default_model()
 
+    def fast_model(self) -> str:
+        return self.config.fast_model or self.catalog.default_fast_model()
+
     def resolve(self, model: str | None) -> ModelTarget:
         wanted = model or self.default_model()
         try:
@@ -159,7 +178,9 @@ class ChatEngine:
         if provider not in self.provider_ids():
             raise self.unknown_provider(provider)
         kind = self.settings(provider).kind
-        info = self.catalog.resolve(kind, name).model_copy(
+        listed = self.models.listed(provider, name) is not None
+        info = self.catalog.resolve(kind, name, quiet=listed)
+        info = self.models.merge(provider, name, info).model_copy(
             update={"id": f"{provider}/{name}", "provider": provider}
         )
         return ModelTarget(provider=provider, model=name, info=info)
@@ -220,6 +241,7 @@ class ChatRun:
         self.accumulator = ChatAccumulator(f"sb-{uuid.uuid4().hex[:24]}", target.id)
         self._emit: Emit = _ignore
         self._started = False
+        self._stop: StopEvent | None = None
 
     async def execute(self, emit: Emit) -> ChatResult:
         self._emit = emit
@@ -227,6 +249,7 @@ class ChatRun:
         try:
             await self._stream(reauthorized=False)
         except ProviderError as error:
+            self._release_stop()
             raise ChatFailed(error, self.partial()) from None
         error_event = self.accumulator.error
         if error_event is not None:
@@ -235,8 +258,29 @@ class ChatRun:
                 f"{target.provider}: {error_event.message}",
                 provider=target.provider,
             )
+            self._release_stop()
             raise ChatFailed(failure, self.partial())
-        return self.accumulator.result(self._engine.cost(target, self.accumulator.usage))
+        warnings = None
+        if self.accumulator.usage is None:
+            self._deliver([self._estimated_usage()])
+            warnings = [f"{target.provider} reported no usage: tokens were counted locally"]
+        self._release_stop()
+        cost = self._engine.cost(target, self.accumulator.usage)
+        return self.accumulator.result(cost, warnings)
+
+    def _estimated_usage(self) -> UsageEvent:
+        """Local counts for a provider that sends no usage (some local servers)."""
+        from .tokens import count_messages, count_text
+
+        kind, model, params = self._settings.kind, self.target.model, self._params
+        counted_in = count_messages(kind, model, params.messages, params.system, params.tools)
+        output = self.accumulator.output_text()
+        counted_out = count_text(kind, model, output) if output else None
+        return UsageEvent(
+            input_tokens=counted_in.input_tokens,
+            output_tokens=counted_out.input_tokens if counted_out else 0,
+            estimated=True,
+        )
 
     async def _stream(self, *, reauthorized: bool) -> None:
         adapter, target, settings = self._adapter, self.target, self._settings
@@ -286,7 +330,16 @@ class ChatRun:
                 continue
             self._start()
             self.accumulator.add(event)
+            if isinstance(event, StopEvent):
+                # Held back: a usage event the engine adds (a local estimate) goes before it.
+                self._stop = event
+                continue
             self._emit(event)
+
+    def _release_stop(self) -> None:
+        if self._stop is not None:
+            stop, self._stop = self._stop, None
+            self._emit(stop)
 
     def _start(self) -> None:
         if not self._started:

@@ -45,6 +45,13 @@ class SwitchboardServer(LanguageServer):
         self.init_options: dict[str, Any] | None = None
         self._runtime: Runtime | None = None
         self._runtime_lock = threading.Lock()
+        self._config_reported = False
+
+    def report_config_once(self) -> None:
+        """The config's issues, shown once, before the first answer that depends on the config."""
+        if not self._config_reported:
+            self._config_reported = True
+            _report_config(self, self.runtime().config.issues)
 
     def runtime(self) -> Runtime:
         if self._runtime is None:
@@ -77,6 +84,7 @@ def _translate_errors(
         from switchboard.providers.errors import ProviderError
 
         handlers = importlib.import_module("switchboard.server.handlers")
+        ls.report_config_once()
         try:
             return await getattr(handlers, name)(ls, raw)
         except InvalidParams as error:
@@ -139,7 +147,7 @@ def create_server(config_file: str | Path | None = None) -> SwitchboardServer:
 
         attach_client_handler(send_log)
         await loop.run_in_executor(None, _warm_up, ls)
-        _report_config(ls, ls.runtime().config.issues)
+        ls.report_config_once()
 
     @server.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
     def on_configuration(ls: SwitchboardServer, params: lsp.DidChangeConfigurationParams) -> None:

@@ -27,7 +27,7 @@ from switchboard.protocol.usage import UsageParams
 from switchboard.protocol.validation import parse_params
 from switchboard.providers.engine import ChatFailed
 from switchboard.providers.errors import ProviderError
-from switchboard.providers.tokens import count_messages, count_text
+from switchboard.providers.tokens import count_text
 
 from .progress import PartialResults, WorkDoneReporter
 
@@ -43,30 +43,9 @@ _GROWS_OUTPUT = frozenset({"text", "thinking", "toolUseDelta"})
 async def models(ls: SwitchboardServer, raw: Any) -> dict[str, Any]:
     params = parse_params(ModelsParams, raw)
     engine = ls.runtime().engine
-    providers = [params.provider] if params.provider else engine.provider_ids()
-    listed = []
-    default, fast = (
-        engine.default_model(),
-        engine.config.fast_model or engine.catalog.default_fast_model(),
-    )
-    for provider in providers:
-        settings = engine.settings(provider)
-        available = (
-            engine.credential(provider) is not None or not engine.adapter(provider).api_key_envs
-        )
-        for info in engine.catalog.models(settings.kind):
-            model_id = f"{provider}/{info.id.partition('/')[2]}"
-            listed.append(
-                info.model_copy(
-                    update={
-                        "id": model_id,
-                        "provider": provider,
-                        "available": available,
-                        "is_default": model_id == default,
-                        "is_default_fast": model_id == fast,
-                    }
-                )
-            )
+    if params.provider is not None and params.provider not in engine.provider_ids():
+        raise engine.unknown_provider(params.provider)
+    listed = await engine.models.models(params.provider, refresh=params.refresh)
     return ModelsResult(models=listed).to_wire()
 
 
@@ -78,6 +57,7 @@ async def providers(ls: SwitchboardServer, raw: Any) -> dict[str, Any]:
         adapter = engine.adapter(provider)
         credential = engine.credential(provider)
         needs_key = bool(adapter.api_key_envs)
+        signed_in = engine.has_credentials(provider)
         found.append(
             ProviderInfo(
                 id=provider,
@@ -85,7 +65,7 @@ async def providers(ls: SwitchboardServer, raw: Any) -> dict[str, Any]:
                 base_url=engine.base_url(provider),
                 auth=ProviderAuth(
                     methods=["apiKey", "env"] if needs_key else ["none"],
-                    status="signedIn" if credential is not None or not needs_key else "signedOut",
+                    status="signedIn" if signed_in else "signedOut",
                     source=credential.source if credential else None,
                 ),
             )
@@ -104,7 +84,8 @@ async def count_tokens(ls: SwitchboardServer, raw: Any) -> dict[str, Any]:
     target = engine.resolve(params.model)
     kind = engine.settings(target.provider).kind
     if params.messages is not None:
-        counted = count_messages(kind, target.model, params.messages, system=params.system)
+        request = ChatParams(model=target.id, messages=params.messages, system=params.system)
+        counted = await engine.counter.count(request, target)
     else:
         text = params.text if params.text is not None else _document_text(ls, params)
         counted = count_text(kind, target.model, text)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
+from switchboard.protocol.catalog import ModelInfo
 from switchboard.providers.adapters import kinds
 from switchboard.providers.config import Config, apply_overrides, config_path, data_dir, load_config
 from switchboard.providers.engine import ChatEngine
@@ -14,7 +15,7 @@ def _engine(config_file: str | None) -> tuple[ChatEngine, Config]:
     known = frozenset(kinds())
     path = config_path(config_file)
     config = apply_overrides(load_config(path, known), None, known)
-    return ChatEngine(config), config
+    return ChatEngine(config, model_cache_dir=data_dir() / "models"), config
 
 
 def _tokens(n: int | None) -> str:
@@ -31,37 +32,41 @@ def _price(value: float | None) -> str:
 
 
 def print_models(config_file: str | None, out: Callable[[str], None] = print) -> int:
+    """The catalog merged with each provider's list (cached; a slow provider is skipped)."""
+    import asyncio
+
     engine, _ = _engine(config_file)
-    default = engine.default_model()
+
+    async def listed() -> list[ModelInfo]:
+        try:
+            return await engine.models.models()
+        finally:
+            await engine.aclose()
+
     rows = [("", "model", "context", "max out", "in $/M", "out $/M", "cache r/w $/M")]
-    for provider in engine.provider_ids():
-        has_key = (
-            engine.credential(provider) is not None or not engine.adapter(provider).api_key_envs
-        )
-        for info in engine.catalog.models(engine.settings(provider).kind):
-            model_id = f"{provider}/{info.id.partition('/')[2]}"
-            pricing = info.pricing
-            rows.append(
-                (
-                    ("✓" if has_key else " ") + ("*" if model_id == default else " "),
-                    model_id,
-                    _tokens(info.context_window),
-                    _tokens(info.max_output_tokens),
-                    _price(pricing.input_per_m_tok if pricing else None),
-                    _price(pricing.output_per_m_tok if pricing else None),
-                    "/".join(
-                        _price(v)
-                        for v in (
-                            pricing.cache_read_per_m_tok if pricing else None,
-                            pricing.cache_write_per_m_tok if pricing else None,
-                        )
-                    ),
-                )
+    for info in asyncio.run(listed()):
+        pricing = info.pricing
+        rows.append(
+            (
+                ("✓" if info.available else " ") + ("*" if info.is_default else " "),
+                info.id,
+                _tokens(info.context_window),
+                _tokens(info.max_output_tokens),
+                _price(pricing.input_per_m_tok if pricing else None),
+                _price(pricing.output_per_m_tok if pricing else None),
+                "/".join(
+                    _price(v)
+                    for v in (
+                        pricing.cache_read_per_m_tok if pricing else None,
+                        pricing.cache_write_per_m_tok if pricing else None,
+                    )
+                ),
             )
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         out("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
-    out("\n✓ credentials found   * default model")
+    out("\n✓ available (credentials found, listed by the provider)   * default model")
     return 0
 
 
@@ -81,6 +86,8 @@ def print_doctor(config_file: str | None, out: Callable[[str], None] = print) ->
         credential = engine.credential(provider)
         if credential is not None:
             state = f"credentials from {credential.source}"
+        elif engine.has_credentials(provider) and adapter.api_key_envs:
+            state = "credentials from the provider's own chain (checked on first use)"
         elif adapter.api_key_envs:
             state = "no credentials (set " + " or ".join(adapter.api_key_envs) + ")"
         else:

@@ -36,7 +36,7 @@ class Runtime:
         self.initial = apply_overrides(self.file_config, overrides, self.known_kinds)
         self.config = self.initial
         self.data_dir = data_dir()
-        self.engine = ChatEngine(self.config)
+        self.engine = ChatEngine(self.config, model_cache_dir=self.data_dir / "models")
         self.ledger = UsageLedger()
         self.journal = Journal(self.data_dir)
         for issue in self.config.issues:

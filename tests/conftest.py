@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -10,7 +11,9 @@ from lsprotocol import types as lsp
 
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.openai import FakeOpenAI
-from tests.lsp_harness import Session, open_session, provider_config
+from tests.lsp_harness import NO_CLOUD_METADATA, Session, open_session, provider_config
+
+os.environ.update(NO_CLOUD_METADATA)
 
 WORK_DONE_CLIENT = lsp.ClientCapabilities(
     window=lsp.WindowClientCapabilities(work_done_progress=True)

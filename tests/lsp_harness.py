@@ -85,12 +85,29 @@ def provider_config(anthropic_url: str | None = None, openai_url: str | None = N
     return "\n".join(lines)
 
 
+# The host's own credentials and settings never reach a test server.
+PRIVATE_ENV_PREFIXES = (
+    "SWITCHBOARD_",
+    "AWS_",
+    "GOOGLE_",
+    "GCLOUD_",
+    "CLOUDSDK_",
+    "AZURE_",
+    "GITHUB_",
+)
+
+
+# Credential chains would otherwise probe the cloud metadata addresses.
+NO_CLOUD_METADATA = {"AWS_EC2_METADATA_DISABLED": "true", "NO_GCE_CHECK": "True"}
+
+
 def server_env(data_dir: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.endswith("_API_KEY") and not key.startswith("SWITCHBOARD_")
+        if not key.endswith(("_API_KEY", "_TOKEN")) and not key.startswith(PRIVATE_ENV_PREFIXES)
     }
+    env.update(NO_CLOUD_METADATA)
     env["SWITCHBOARD_DATA_DIR"] = str(data_dir)
     env["PYTHONUNBUFFERED"] = "1"
     env.update(extra or {})

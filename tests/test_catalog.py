@@ -77,7 +77,7 @@ def test_every_model_has_limits_capabilities_and_sourced_prices(
     assert isinstance(model["contextWindow"], int) and model["contextWindow"] > 0, where
     assert isinstance(model["maxOutputTokens"], int), where
     assert 0 < model["maxOutputTokens"] <= model["contextWindow"], where
-    assert model["api"] in {"messages", "chat", "responses"}, where
+    assert model["api"] in {"messages", "chat", "responses", "converse", "generateContent"}, where
     assert model["status"] in {"active", "legacy", "deprecated"}, where
     assert URL.match(model["specSource"]), where
 

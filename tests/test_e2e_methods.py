@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,8 @@ import tiktoken
 from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcException
 
+from tests.fakes.anthropic import FakeAnthropic
+from tests.fakes.http import FakeHTTPServer, Reply
 from tests.fakes.openai import FakeOpenAI
 from tests.fakes.scenario import Scenario
 from tests.lsp_harness import Session, open_session, provider_config
@@ -134,3 +137,57 @@ async def test_settings_from_the_editor_override_the_file(
             assert len(other.requests) == 1
     finally:
         other.stop()
+
+
+async def test_count_tokens_of_messages_uses_the_provider_endpoint_once(
+    session: Session, fake_anthropic: FakeAnthropic
+) -> None:
+    params = {
+        "model": "anthropic/claude-sonnet-4-5",
+        "system": "Be brief.",
+        "messages": [{"role": "user", "content": TEXT}],
+    }
+    first = await session.request("switchboard/countTokens", params)
+    assert first["exact"] is True and first["method"] == "provider"
+    counted = [r for r in fake_anthropic.requests if r.path.startswith("/v1/messages/count")]
+    assert len(counted) == 1
+    assert counted[0].json()["system"] == "Be brief."
+    assert counted[0].headers["x-api-key"] == fake_anthropic.api_key
+    second = await session.request("switchboard/countTokens", params)
+    assert second == first
+    counted = [r for r in fake_anthropic.requests if r.path.startswith("/v1/messages/count")]
+    assert len(counted) == 1, "the same prompt is counted once"
+
+
+async def test_count_tokens_estimates_when_the_endpoint_is_unreachable(tmp_path: Path) -> None:
+    config = provider_config("http://127.0.0.1:9", None)
+    async with open_session(
+        tmp_path, config, {"ANTHROPIC_API_KEY": "sk-ant-test-unreachable"}
+    ) as s:
+        counted = await s.request(
+            "switchboard/countTokens",
+            {
+                "model": "anthropic/claude-sonnet-4-5",
+                "messages": [{"role": "user", "content": TEXT}],
+            },
+        )
+    assert counted["exact"] is False and counted["method"].startswith("estimate:")
+    assert counted["inputTokens"] > 0
+
+
+async def test_models_answers_while_a_list_endpoint_hangs(
+    tmp_path: Path, fake_anthropic: FakeAnthropic
+) -> None:
+    hanging = FakeHTTPServer(default=lambda request: Reply(hang_s=30.0))
+    with hanging:
+        config = provider_config(fake_anthropic.url, hanging.url + "/v1")
+        keys = {"ANTHROPIC_API_KEY": fake_anthropic.api_key, "OPENAI_API_KEY": "sk-test-hang"}
+        async with open_session(tmp_path, config, keys) as s:
+            started = time.monotonic()
+            listed = (await s.request("switchboard/models", {}))["models"]
+            waited = time.monotonic() - started
+    # The hang is 30 s: the answer did not wait for it, and still lists every provider.
+    assert waited < 10
+    providers = {m["provider"] for m in listed}
+    assert {"anthropic", "openai"} <= providers
+    assert any(m["provider"] == "anthropic" and m["available"] for m in listed)

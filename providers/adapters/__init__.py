@@ -24,8 +24,50 @@ class AdapterEntry:
 
 
 _ADAPTERS: dict[str, AdapterEntry] = {
+    "gemini": AdapterEntry("switchboard.providers.adapters.gemini:GeminiAdapter"),
+    "vertex": AdapterEntry(
+        "switchboard.providers.adapters.vertex:VertexAdapter",
+        options=frozenset({"project", "location", "credentials_file"}),
+        apis={"messages": "switchboard.providers.adapters.vertex:VertexClaudeAdapter"},
+    ),
     "anthropic": AdapterEntry("switchboard.providers.adapters.anthropic:AnthropicAdapter"),
-    "openai": AdapterEntry("switchboard.providers.adapters.openai_chat:OpenAIChatAdapter"),
+    "bedrock": AdapterEntry(
+        "switchboard.providers.adapters.bedrock:BedrockAdapter",
+        options=frozenset({"region", "profile"}),
+    ),
+    "azure": AdapterEntry(
+        "switchboard.providers.adapters.azure:AzureOpenAIAdapter",
+        options=frozenset({"endpoint", "api_version", "deployments", "auth"}),
+    ),
+    "xai": AdapterEntry("switchboard.providers.adapters.xai:XAIAdapter"),
+    "openrouter": AdapterEntry(
+        "switchboard.providers.adapters.openrouter:OpenRouterAdapter",
+        options=frozenset({"referer", "title", "provider"}),
+    ),
+    "copilot": AdapterEntry(
+        "switchboard.providers.adapters.copilot:CopilotAdapter",
+        options=frozenset({"enterprise_host", "github_api_url"}),
+    ),
+    **{
+        kind: AdapterEntry(
+            f"switchboard.providers.adapters.local:{class_name}",
+            options=frozenset({"models", "context_window", "stream_usage"}),
+            only_when_configured=True,
+        )
+        for kind, class_name in (
+            ("openai-compatible", "LocalServerAdapter"),
+            ("ollama", "OllamaAdapter"),
+            ("lmstudio", "LMStudioAdapter"),
+            ("llamacpp", "LlamaCppAdapter"),
+            ("vllm", "VLLMAdapter"),
+        )
+    },
+    "openai": AdapterEntry(
+        "switchboard.providers.adapters.openai_chat:OpenAIChatAdapter",
+        apis={
+            "responses": "switchboard.providers.adapters.openai_responses:OpenAIResponsesAdapter"
+        },
+    ),
 }
 
 

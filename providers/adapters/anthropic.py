@@ -30,9 +30,20 @@ from switchboard.protocol.chat import (
 )
 from switchboard.protocol.errors import ErrorCode
 
-from ..base import AdapterDefaults, Credential, Framing, ModelTarget, ProviderSettings
+from ..base import (
+    AdapterDefaults,
+    Credential,
+    Framing,
+    ListedModel,
+    ModelTarget,
+    ProviderSettings,
+)
 from ..errors import ProviderError, classify, http_error, json_body
 from ..http import HttpRequest
+from ..json_values import is_int as _is_int
+from ..json_values import mapping as _mapping
+from ..json_values import positive_int as _positive
+from ..json_values import text as _text
 from ..sse import SSEEvent
 from ..tool_calls import ToolCallAssembler
 
@@ -111,6 +122,31 @@ class AnthropicAdapter(AdapterDefaults):
             "anthropic: count_tokens answered without input_tokens",
             provider=self.kind,
         )
+
+    def models_request(
+        self, settings: ProviderSettings, credential: Credential | None
+    ) -> HttpRequest | None:
+        return HttpRequest(
+            "GET",
+            self._url(settings, "models"),
+            headers=_headers(settings, credential),
+            params={"limit": "1000"},
+        )
+
+    def parse_models(self, body: Any) -> list[ListedModel]:
+        listed: list[ListedModel] = []
+        for item in _mapping(body).get("data") or []:
+            if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+                continue
+            listed.append(
+                ListedModel(
+                    name=item["id"],
+                    display_name=item.get("display_name") or None,
+                    context_window=_positive(item.get("max_input_tokens")),
+                    max_output_tokens=_positive(item.get("max_tokens")),
+                )
+            )
+        return listed
 
     def decoder(self, target: ModelTarget) -> AnthropicStreamDecoder:
         return AnthropicStreamDecoder(target.model)
@@ -468,18 +504,6 @@ def _thinking_events(text: str, signature: str) -> list[ChatEvent]:
     if signature:
         events.append(ThinkingEvent(text="", signature=signature))
     return events
-
-
-def _mapping(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _index(data: dict[str, Any]) -> int | None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -35,9 +34,18 @@ from switchboard.protocol.chat import (
 )
 from switchboard.protocol.errors import ErrorCode
 
-from ..base import AdapterDefaults, Credential, Framing, ModelTarget, ProviderSettings, join_url
+from ..base import (
+    AdapterDefaults,
+    Credential,
+    Framing,
+    ListedModel,
+    ModelTarget,
+    ProviderSettings,
+    join_url,
+)
 from ..errors import RETRYABLE, ProviderError, classify, http_error
 from ..http import HttpRequest
+from ..json_values import count as _count
 from ..sse import SSEEvent
 from ..tool_calls import ToolCallAssembler
 
@@ -161,7 +169,7 @@ class OpenAIChatDecoder:
             events.append(ThinkingEvent(text=reasoning))
         content = delta.get("content")
         if isinstance(content, str) and content:
-            events.append(TextEvent(text=content))
+            events += self.content_events(content)
         refusal = delta.get("refusal")
         if isinstance(refusal, str) and refusal:
             self._refused = True
@@ -172,6 +180,10 @@ class OpenAIChatDecoder:
                 if isinstance(call, dict):
                     events += self._tool_call(position, call)
         return events
+
+    def content_events(self, text: str) -> list[ChatEvent]:
+        """A content delta; a subclass may split out thinking that a model writes inline."""
+        return [TextEvent(text=text)]
 
     def _reasoning(self, delta: JsonObject) -> str | None:
         # Some servers send the same text under two names: the first one present wins.
@@ -207,14 +219,34 @@ class OpenAIChatDecoder:
         return events
 
     def _error(self, error: Any) -> list[ChatEvent]:
-        message, error_type, _ = _error_fields(error)
-        message = message or "the provider reported an error in the stream"
+        code, message = self.stream_error(error)
         self._done = True
         return [
             *self._tools.finish_all(),
-            ErrorEvent(code=classify(None, message, error_type), message=message),
+            ErrorEvent(code=code, message=message),
             StopEvent(reason="error"),
         ]
+
+    def stream_error(self, error: Any) -> tuple[ErrorCode, str]:
+        """The normalized code and message of an `error` object inside a 200 stream."""
+        message, error_type, _ = error_fields(error)
+        message = message or "the provider reported an error in the stream"
+        return classify(None, message, error_type), message
+
+
+_NOT_CHAT_PREFIXES = (
+    "text-embedding",
+    "embedding",
+    "tts",
+    "whisper",
+    "dall-e",
+    "gpt-image",
+    "omni-moderation",
+    "text-moderation",
+    "sora",
+    "davinci",
+    "babbage",
+)
 
 
 class OpenAIChatAdapter(AdapterDefaults):
@@ -329,7 +361,7 @@ class OpenAIChatAdapter(AdapterDefaults):
     def message(self, message: Message) -> list[JsonObject]:
         """One normalized message; tool results become `tool` messages of their own."""
         if message.role == "system":
-            return [{"role": self.system_role, "content": _joined_text(message.parts())}]
+            return [{"role": self.system_role, "content": joined_text(message.parts())}]
         if message.role == "assistant":
             return [self.assistant_message(message)]
         if isinstance(message.content, str):
@@ -348,7 +380,7 @@ class OpenAIChatAdapter(AdapterDefaults):
     def assistant_message(self, message: Message) -> JsonObject:
         parts = message.parts()
         calls = [part for part in parts if isinstance(part, ToolUsePart)]
-        text = _joined_text(parts)
+        text = joined_text(parts)
         wire: JsonObject = {"role": "assistant", "content": text if text or not calls else None}
         if calls:
             wire["tool_calls"] = [
@@ -365,7 +397,7 @@ class OpenAIChatAdapter(AdapterDefaults):
         """A tool message carries text only, so images follow it in a user message."""
         content = result.content
         parts = [TextPart(text=content)] if isinstance(content, str) else content
-        text = _joined_text(parts)
+        text = joined_text(parts)
         wire: list[JsonObject] = [
             {"role": "tool", "tool_call_id": result.tool_use_id, "content": text}
         ]
@@ -399,8 +431,29 @@ class OpenAIChatAdapter(AdapterDefaults):
     def decode_body(self, body: Any, target: ModelTarget) -> list[ChatEvent]:
         return self.decode_completion(body if isinstance(body, dict) else {})
 
+    def models_request(
+        self, settings: ProviderSettings, credential: Credential | None
+    ) -> HttpRequest | None:
+        headers = {**self.auth_headers(credential), **settings.headers}
+        return HttpRequest(
+            "GET", join_url(settings.base_url or self.default_base_url, "models"), headers=headers
+        )
+
+    def parse_models(self, body: Any) -> list[ListedModel]:
+        data = body.get("data") if isinstance(body, dict) else None
+        listed: list[ListedModel] = []
+        for item in data if isinstance(data, list) else []:
+            name = item.get("id") if isinstance(item, dict) else None
+            if isinstance(name, str) and name and self.is_chat_model(name):
+                listed.append(ListedModel(name=name))
+        return listed
+
+    def is_chat_model(self, name: str) -> bool:
+        """OpenAI's list also holds embedding, audio and image models, which cannot chat."""
+        return not name.startswith(_NOT_CHAT_PREFIXES)
+
     def parse_error(self, status: int, headers: Mapping[str, str], body: bytes) -> ProviderError:
-        message, error_type, code = _error_fields(_error_object(body))
+        message, error_type, code = error_fields(_error_object(body))
         wording = " ".join(word for word in (error_type, code) if word) or None
         error = http_error(self.kind, status, headers, message, wording)
         wanted = _ERROR_CODES.get(code or "")
@@ -420,14 +473,8 @@ def _first_choice(choices: Any) -> JsonObject | None:
     return None
 
 
-def _joined_text(parts: list[Any]) -> str:
+def joined_text(parts: list[Any]) -> str:
     return "".join(part.text for part in parts if isinstance(part, TextPart))
-
-
-def _count(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        return 0
-    return max(0, int(value))
 
 
 def _error_object(body: bytes) -> Any:
@@ -440,7 +487,7 @@ def _error_object(body: bytes) -> Any:
     return " ".join(body[:_MAX_ERROR_TEXT].decode("utf-8", errors="replace").split())
 
 
-def _error_fields(error: Any) -> tuple[str, str | None, str | None]:
+def error_fields(error: Any) -> tuple[str, str | None, str | None]:
     """(message, type, code) of an OpenAI error object, or of a bare error string."""
     if isinstance(error, str):
         return error, None, None

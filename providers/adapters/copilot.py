@@ -1,0 +1,405 @@
+"""GitHub Copilot chat: OpenAI Chat Completions at Copilot's API, behind a token exchange.
+
+The credential is a GitHub OAuth token (GITHUB_COPILOT_TOKEN); it only ever
+goes to GitHub's token exchange (providers/copilot_token.py), never to the
+chat API, which takes the short-lived Copilot token instead.
+
+Copilot's backend serves only known integrations, recognized by the
+editor headers below (the ones Copilot Chat for VS Code sends, which other
+editors' Copilot clients send too). Models that Copilot serves from other
+vendors (Claude, Gemini) bend the wire format: text and tool calls may come
+in different choices, tool-call indexes may repeat, and thinking arrives as
+`reasoning_text` with an encrypted `reasoning_opaque` that must travel back.
+Copilot bills by premium requests, not tokens: there is no price.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from switchboard.protocol.chat import (
+    ChatEvent,
+    ChatParams,
+    ErrorEvent,
+    ImagePart,
+    Message,
+    StartedEvent,
+    StopEvent,
+    StopReason,
+    TextEvent,
+    ThinkingEvent,
+    ThinkingPart,
+    ToolResultPart,
+    UsageEvent,
+)
+from switchboard.protocol.errors import ErrorCode
+
+from ..base import Credential, ListedModel, ModelTarget, ProviderSettings, join_url, option
+from ..copilot_token import (
+    COPILOT_API,
+    TOKEN_ENV,
+    CopilotAuthenticator,
+    github_api_url,
+    token_url,
+)
+from ..errors import ProviderError, json_body
+from ..http import HttpRequest
+from ..json_values import positive_int as _positive
+from ..sse import SSEEvent
+from .openai_chat import FINISH_REASONS, JsonObject, OpenAIChatAdapter, OpenAIChatDecoder
+
+EDITOR_HEADERS: Mapping[str, str] = {
+    "Editor-Version": "vscode/1.107.0",
+    "Editor-Plugin-Version": "copilot-chat/0.35.0",
+    "Copilot-Integration-Id": "vscode-chat",
+    "User-Agent": "GitHubCopilotChat/0.35.0",
+}
+MODELS_API_VERSION = "2025-05-01"
+_TEXT_FIELDS = ("content", "refusal")
+# When choices disagree, the more telling finish reason wins.
+_FINISH_RANK = {"tool_calls": 4, "function_call": 4, "content_filter": 3, "length": 2, "stop": 1}
+
+
+class CopilotDecoder(OpenAIChatDecoder):
+    """Every choice of a chunk counts, merged into one; tool calls are told apart by id.
+
+    Copilot Chat for VS Code reads the stream the same way: a tool-call
+    fragment with a new id starts a new call, one without an id continues
+    the current call, whatever `index` says.
+    """
+
+    def __init__(self, fallback_model: str, reasoning_fields: tuple[str, ...]) -> None:
+        super().__init__(fallback_model, reasoning_fields)
+        self._merge_fields = (*_TEXT_FIELDS, *reasoning_fields)
+        self._call_number = -1
+        self._call_id: str | None = None
+        self._saw_call = False
+
+    def feed_chunk(self, chunk: JsonObject) -> list[ChatEvent]:
+        choices = chunk.get("choices")
+        choices = [c for c in choices if isinstance(c, dict)] if isinstance(choices, list) else []
+        if not (choices or chunk.get("id") or chunk.get("usage") or chunk.get("error")):
+            return []  # the prompt_filter_results preamble, or copilot_references: no answer yet
+        signature = None
+        if choices:
+            merged, signature = self._merged(choices)
+            chunk = {**chunk, "choices": [merged]}
+        events = super().feed_chunk(chunk)
+        if signature:
+            events = _with_signature(events, signature)
+        return events
+
+    def usage_event(self, usage: JsonObject) -> UsageEvent:
+        event = super().usage_event(usage)
+        details = usage.get("completion_tokens_details")
+        reasoning = details.get("reasoning_tokens") if isinstance(details, dict) else None
+        if isinstance(reasoning, int) and not isinstance(reasoning, bool) and reasoning > 0:
+            event.reasoning_tokens = reasoning
+        return event
+
+    def _merged(self, choices: list[JsonObject]) -> tuple[JsonObject, str | None]:
+        whole = any("message" in c and "delta" not in c for c in choices)
+        delta: JsonObject = {}
+        calls: list[JsonObject] = []
+        finishes: list[str] = []
+        signature = None
+        for choice in choices:
+            part = choice.get("message" if whole else "delta")
+            if isinstance(part, dict):
+                for name in self._merge_fields:
+                    value = part.get(name)
+                    if isinstance(value, str) and value:
+                        delta[name] = delta.get(name, "") + value
+                calls += self._numbered(part.get("tool_calls"))
+                opaque = part.get("reasoning_opaque")
+                if isinstance(opaque, str) and opaque:
+                    signature = opaque
+            finish = choice.get("finish_reason")
+            if isinstance(finish, str) and finish:
+                finishes.append(finish)
+        if calls:
+            delta["tool_calls"] = calls
+        merged: JsonObject = {"index": 0, "message" if whole else "delta": delta}
+        if finishes:
+            merged["finish_reason"] = self._finish_reason(finishes)
+        return merged, signature
+
+    def _numbered(self, calls: Any) -> list[JsonObject]:
+        numbered: list[JsonObject] = []
+        for call in calls if isinstance(calls, list) else []:
+            if not isinstance(call, dict):
+                continue
+            call_id = call.get("id")
+            if isinstance(call_id, str) and call_id and call_id != self._call_id:
+                self._call_number += 1
+                self._call_id = call_id
+            elif self._call_number < 0:
+                self._call_number = 0
+            self._saw_call = True
+            numbered.append({**call, "index": self._call_number})
+        return numbered
+
+    def _finish_reason(self, finishes: list[str]) -> str:
+        best = max(finishes, key=lambda f: _FINISH_RANK.get(f, 0))
+        return "tool_calls" if self._saw_call and best == "stop" else best
+
+
+def _with_signature(events: list[ChatEvent], signature: str) -> list[ChatEvent]:
+    """The signature right after this chunk's thinking (or before its other events)."""
+    after = 0
+    for position, event in enumerate(events):
+        if isinstance(event, ThinkingEvent | StartedEvent):
+            after = position + 1
+    return [*events[:after], ThinkingEvent(text="", signature=signature), *events[after:]]
+
+
+class CopilotCompletionsDecoder:
+    """The legacy `/completions` stream of inline completions: `choices[0].text`."""
+
+    def __init__(self) -> None:
+        self._finish: StopReason | None = None
+        self._done = False
+
+    def feed(self, event: SSEEvent) -> list[ChatEvent]:
+        if self._done:
+            return []
+        data = event.data.strip()
+        if data.startswith("[DONE]"):
+            self._finish = self._finish or "endTurn"
+            return self.close()
+        try:
+            chunk = json.loads(data)
+        except (ValueError, RecursionError):
+            return []
+        choices = chunk.get("choices") if isinstance(chunk, dict) else None
+        events: list[ChatEvent] = []
+        for choice in choices if isinstance(choices, list) else []:
+            if not isinstance(choice, dict) or choice.get("index", 0) != 0:
+                continue
+            text = choice.get("text")
+            if isinstance(text, str) and text:
+                events.append(TextEvent(text=text))
+            finish = choice.get("finish_reason")
+            if isinstance(finish, str) and finish:
+                self._finish = FINISH_REASONS.get(finish, "endTurn")
+        return events
+
+    def close(self) -> list[ChatEvent]:
+        if self._done:
+            return []
+        self._done = True
+        if self._finish is None:
+            return [
+                ErrorEvent(code=ErrorCode.NETWORK, message="the stream ended early"),
+                StopEvent(reason="error"),
+            ]
+        return [StopEvent(reason=self._finish)]
+
+
+class CopilotAdapter(OpenAIChatAdapter):
+    kind: ClassVar[str] = "copilot"
+    display_name: ClassVar[str] = "GitHub Copilot"
+    default_base_url: ClassVar[str] = COPILOT_API
+    api_key_envs: ClassVar[tuple[str, ...]] = (TOKEN_ENV,)
+    max_tokens_field: ClassVar[str] = "max_tokens"
+    reasoning_fields: ClassVar[tuple[str, ...]] = ("reasoning_text", "cot_summary")
+    decoder_class: ClassVar[type[OpenAIChatDecoder]] = CopilotDecoder
+
+    def build_request(
+        self,
+        params: ChatParams,
+        target: ModelTarget,
+        settings: ProviderSettings,
+        credential: Credential | None,
+    ) -> HttpRequest:
+        request = super().build_request(params, target, settings, credential)
+        request.headers = {**self.request_headers(params), **request.headers}
+        return request
+
+    def auth_headers(self, credential: Credential | None) -> dict[str, str]:
+        return {}  # the authenticator adds the Copilot token; the GitHub token stays home
+
+    def request_headers(self, params: ChatParams) -> dict[str, str]:
+        headers = {
+            **EDITOR_HEADERS,
+            "Openai-Intent": "conversation-panel",
+            "X-Initiator": "agent" if _continues_a_tool_turn(params) else "user",
+            "X-Request-Id": str(uuid.uuid4()),
+        }
+        if _has_images(params):
+            headers["Copilot-Vision-Request"] = "true"
+        return headers
+
+    def assistant_message(self, message: Message) -> JsonObject:
+        """Signed thinking goes back as reasoning_text and reasoning_opaque."""
+        wire = super().assistant_message(message)
+        signed = [p for p in message.parts() if isinstance(p, ThinkingPart) and p.signature]
+        if signed:
+            wire["reasoning_text"] = "".join(part.text for part in signed)
+            wire["reasoning_opaque"] = signed[-1].signature
+        return wire
+
+    # ---- the token exchange and the model list ------------------------------
+
+    def authenticator(
+        self,
+        settings: ProviderSettings,
+        credential: Credential | None,
+        environ: Mapping[str, str],
+    ) -> CopilotAuthenticator | None:
+        if credential is None:
+            return None
+        return CopilotAuthenticator(
+            credential.secret,
+            provider=settings.id,
+            token_url=token_url(self.github_api(settings)),
+            headers=EDITOR_HEADERS,
+            configured_api=settings.base_url,
+        )
+
+    def github_api(self, settings: ProviderSettings) -> str:
+        url = option(settings, "github_api_url")
+        if url is not None:
+            if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+                raise _bad_option(settings, "github_api_url", "an http(s) URL")
+            return url.rstrip("/")
+        host = option(settings, "enterprise_host")
+        if host is not None and (not isinstance(host, str) or not host.strip()):
+            raise _bad_option(settings, "enterprise_host", "a host name such as 'example.ghe.com'")
+        return github_api_url(host)
+
+    def models_request(
+        self, settings: ProviderSettings, credential: Credential | None
+    ) -> HttpRequest | None:
+        if credential is None:
+            return None
+        return HttpRequest(
+            "GET",
+            join_url(settings.base_url or self.default_base_url, "models"),
+            headers={
+                **EDITOR_HEADERS,
+                "Accept": "application/json",
+                "X-GitHub-Api-Version": MODELS_API_VERSION,
+                **settings.headers,
+            },
+        )
+
+    def parse_models(self, body: Any) -> list[ListedModel]:
+        items = body.get("data") if isinstance(body, dict) else None
+        found: dict[str, tuple[ListedModel, bool]] = {}
+        for item in items if isinstance(items, list) else []:
+            listed = _listed_model(item)
+            if listed is None:
+                continue
+            in_picker = bool(listed.notes.get("pickerEnabled"))
+            known = found.get(listed.name)
+            # The list repeats some ids; the one the model picker shows is the one to use.
+            if known is None or (in_picker and not known[1]):
+                found[listed.name] = (listed, in_picker)
+        return [listed for listed, _ in found.values()]
+
+    def parse_error(self, status: int, headers: Mapping[str, str], body: bytes) -> ProviderError:
+        error = super().parse_error(status, headers, body)
+        code = _error_code(body)
+        if code in ("model_not_supported", "unsupported_api_for_model"):
+            return _recoded(error, ErrorCode.UNKNOWN_MODEL, retryable=False)
+        if status == 402 or code == "quota_exceeded":
+            suggestion = "the Copilot premium request allowance is used up: pick an included model"
+            return _recoded(error, ErrorCode.RATE_LIMITED, suggestion, retryable=False)
+        return error
+
+
+def _continues_a_tool_turn(params: ChatParams) -> bool:
+    last = params.messages[-1]
+    if last.role == "tool":
+        return True
+    return any(isinstance(part, ToolResultPart) for part in last.parts())
+
+
+def _has_images(params: ChatParams) -> bool:
+    for message in params.messages:
+        for part in message.parts():
+            if isinstance(part, ImagePart):
+                return True
+            inner = part.content if isinstance(part, ToolResultPart) else ""
+            if not isinstance(inner, str) and any(isinstance(p, ImagePart) for p in inner):
+                return True
+    return False
+
+
+def _listed_model(item: Any) -> ListedModel | None:
+    if not isinstance(item, dict) or not isinstance(item.get("id"), str) or not item["id"]:
+        return None
+    capabilities = _object(item.get("capabilities"))
+    if capabilities.get("type", "chat") != "chat":
+        return None  # embeddings and inline-completion models
+    limits, supports = _object(capabilities.get("limits")), _object(capabilities.get("supports"))
+    context = _positive(limits.get("max_context_window_tokens"))
+    prompt = _positive(limits.get("max_prompt_tokens"))
+    output = _positive(limits.get("max_output_tokens"))
+    if context is None and prompt is not None and output is not None:
+        context = prompt + output
+    billing, policy = _object(item.get("billing")), _object(item.get("policy"))
+    notes = {
+        "billingMultiplier": billing.get("multiplier"),
+        "premium": billing.get("is_premium"),
+        "pickerEnabled": item.get("model_picker_enabled"),
+        "policy": policy.get("state"),
+        "maxPromptTokens": prompt,
+        "supportedEndpoints": item.get("supported_endpoints"),
+        "vendor": item.get("vendor"),
+        "preview": item.get("preview"),
+    }
+    thinking = supports.get("thinking") or supports.get("adaptive_thinking")
+    if thinking is None and supports.get("reasoning_effort"):
+        thinking = True
+    name = item.get("name")
+    return ListedModel(
+        name=item["id"],
+        display_name=name if isinstance(name, str) and name else None,
+        context_window=context,
+        max_output_tokens=output,
+        tools=_flag(supports.get("tool_calls")),
+        images=_flag(supports.get("vision")),
+        thinking=_flag(thinking),
+        notes={key: value for key, value in notes.items() if value is not None},
+    )
+
+
+def _object(value: Any) -> JsonObject:
+    return value if isinstance(value, dict) else {}
+
+
+def _flag(value: Any) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
+def _error_code(body: bytes) -> str | None:
+    payload = json_body(body)
+    error = payload.get("error", payload) if isinstance(payload, dict) else None
+    code = error.get("code") if isinstance(error, dict) else None
+    return code if isinstance(code, str) else None
+
+
+def _recoded(
+    error: ProviderError, code: ErrorCode, suggestion: str | None = None, *, retryable: bool
+) -> ProviderError:
+    return ProviderError(
+        code,
+        error.message,
+        provider=error.provider,
+        status=error.status,
+        suggestion=suggestion or error.suggestion,
+        retryable=retryable,
+    )
+
+
+def _bad_option(settings: ProviderSettings, key: str, wanted: str) -> ProviderError:
+    return ProviderError(
+        ErrorCode.INVALID_REQUEST,
+        f"{settings.id}: option '{key}' must be {wanted}",
+        provider=settings.id,
+    )
