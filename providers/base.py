@@ -163,6 +163,12 @@ class Adapter(Protocol):
         """A whole non-streamed answer (parsed JSON) as the same normalized events."""
         ...
 
+    def external_credential(
+        self, settings: ProviderSettings, environ: Mapping[str, str]
+    ) -> Credential | None:
+        """A credential another tool keeps (Copilot's apps.json): the last place looked."""
+        ...
+
 
 class AdapterDefaults:
     """What an adapter without a list, count or token endpoint inherits."""
@@ -199,6 +205,11 @@ class AdapterDefaults:
 
     def parse_count_tokens(self, body: Any) -> int:
         raise NotImplementedError("this provider has no count endpoint")
+
+    def external_credential(
+        self, settings: ProviderSettings, environ: Mapping[str, str]
+    ) -> Credential | None:
+        return None
 
 
 def option(settings: ProviderSettings, key: str, default: Any = None) -> Any:

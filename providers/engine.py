@@ -32,6 +32,7 @@ from .base import Adapter, Authenticator, Credential, ModelTarget, ProviderSetti
 from .catalog import Catalog, closest_provider, parse_model_id
 from .config import Config
 from .counting import TokenCounter
+from .credential_store import CredentialStore
 from .credentials import credential_hint, find_credential
 from .errors import ProviderError
 from .framing import framer_for
@@ -69,11 +70,13 @@ class ChatEngine:
         catalog: Catalog | None = None,
         environ: Mapping[str, str] | None = None,
         model_cache_dir: Path | None = None,
+        store: CredentialStore | None = None,
     ) -> None:
         self.config = config
         self.transport = transport or Transport()
         self.catalog = catalog or Catalog.load()
         self._environ = environ
+        self.store = store
         self._authenticators: dict[tuple[str, Credential | None], Authenticator | None] = {}
         self.models = ModelDirectory(self, model_cache_dir)
         self.counter = TokenCounter(self)
@@ -109,7 +112,16 @@ class ChatEngine:
 
     def credential(self, provider: str) -> Credential | None:
         settings = self.settings(provider)
-        return find_credential(settings, self.adapter(provider).api_key_envs, self._environ)
+        adapter = self.adapter(provider)
+        return find_credential(
+            settings, adapter.api_key_envs, self._environ, store=self.store, adapter=adapter
+        )
+
+    def forget_credentials(self, provider: str) -> None:
+        """A key was set or removed: drop cached tokens and what the model list learnt."""
+        for key in [k for k in self._authenticators if k[0] == provider]:
+            del self._authenticators[key]
+        self.models.forget(provider)
 
     def authenticator(
         self, provider: str, adapter: Adapter, credential: Credential | None

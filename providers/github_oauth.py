@@ -15,13 +15,17 @@ from urllib.parse import parse_qsl
 SLOW_DOWN_STEP_S = 5
 
 
-class GitHubOAuthError(ValueError):
-    """An answer that ends the flow: `code` is GitHub's error code."""
+class OAuthError(ValueError):
+    """A sign-in flow ended without a credential: `code` is the OAuth error code."""
 
     def __init__(self, code: str, description: str | None = None) -> None:
         super().__init__(f"{code}: {description}" if description else code)
         self.code = code
         self.description = description
+
+
+class GitHubOAuthError(OAuthError):
+    """An answer from GitHub that ends the flow: `code` is GitHub's error code."""
 
 
 @dataclass(frozen=True)

@@ -139,6 +139,14 @@ class ModelDirectory:
             return info
         return _merged(info, listed)
 
+    def forget(self, provider: str) -> None:
+        """The provider's credential changed: list it again on the next call."""
+        self._failures.pop(provider, None)
+        known = self._listings.pop(provider, None)
+        if known is not None:
+            known.fetched_at = 0.0
+            self._listings[provider] = known
+
     # ---- loading ---------------------------------------------------------------
 
     def _load(self, provider: str, refresh: bool) -> asyncio.Task[None] | None:

@@ -35,6 +35,8 @@ CUSTOM_METHODS = {
     "switchboard/chat": "chat",
     "switchboard/countTokens": "count_tokens",
     "switchboard/usage": "usage",
+    "switchboard/setApiKey": "set_api_key",
+    "switchboard/signOut": "sign_out",
 }
 
 

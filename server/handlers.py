@@ -12,6 +12,8 @@ import logging
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from lsprotocol import types as lsp
+from switchboard.protocol.auth import SetApiKeyParams, SetApiKeyResult, SignInResult, SignOutParams
 from switchboard.protocol.catalog import (
     ModelsParams,
     ModelsResult,
@@ -27,6 +29,7 @@ from switchboard.protocol.usage import UsageParams
 from switchboard.protocol.validation import parse_params
 from switchboard.providers.engine import ChatFailed
 from switchboard.providers.errors import ProviderError
+from switchboard.providers.signin import Accounts
 from switchboard.providers.tokens import count_text
 
 from .progress import PartialResults, WorkDoneReporter
@@ -71,6 +74,39 @@ async def providers(ls: SwitchboardServer, raw: Any) -> dict[str, Any]:
             )
         )
     return ProvidersResult(providers=found).to_wire()
+
+
+async def set_api_key(ls: SwitchboardServer, raw: Any) -> dict[str, Any]:
+    params = parse_params(SetApiKeyParams, raw)
+    accounts = Accounts(ls.runtime().engine)
+    check = await accounts.set_api_key(params.provider, params.api_key.get_secret_value())
+    _report_fallback_store(ls)
+    return SetApiKeyResult(
+        status=check.status, verified=check.verified, message=check.message
+    ).to_wire()
+
+
+async def sign_out(ls: SwitchboardServer, raw: Any) -> dict[str, Any]:
+    params = parse_params(SignOutParams, raw)
+    remaining = Accounts(ls.runtime().engine).sign_out(params.provider)
+    if remaining is None:
+        return SignInResult(status="signedOut").to_wire()
+    message = f"the stored key is gone, but a credential still comes from {remaining}"
+    return SignInResult(status="signedIn", message=message).to_wire()
+
+
+def _report_fallback_store(ls: SwitchboardServer) -> None:
+    """Once per session: secrets went to the 0600 file because no OS keyring works here."""
+    store = ls.runtime().engine.store
+    if store is None or not store.fallback or getattr(ls, "_fallback_reported", False):
+        return
+    ls._fallback_reported = True  # type: ignore[attr-defined]
+    ls.window_show_message(
+        lsp.ShowMessageParams(
+            type=lsp.MessageType.Warning,
+            message=f"Switchboard: no OS keyring is available; keys are kept in {store.describe()}",
+        )
+    )
 
 
 async def usage(ls: SwitchboardServer, raw: Any) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from switchboard.providers.config import (
     data_dir,
     load_config,
 )
+from switchboard.providers.credential_store import CredentialStore
 from switchboard.providers.engine import ChatEngine
 
 from .journal import Journal
@@ -36,7 +37,10 @@ class Runtime:
         self.initial = apply_overrides(self.file_config, overrides, self.known_kinds)
         self.config = self.initial
         self.data_dir = data_dir()
-        self.engine = ChatEngine(self.config, model_cache_dir=self.data_dir / "models")
+        self.credentials = CredentialStore(self.data_dir)
+        self.engine = ChatEngine(
+            self.config, model_cache_dir=self.data_dir / "models", store=self.credentials
+        )
         self.ledger = UsageLedger()
         self.journal = Journal(self.data_dir)
         for issue in self.config.issues:

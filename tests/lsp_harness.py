@@ -97,6 +97,10 @@ PRIVATE_ENV_PREFIXES = (
 )
 
 
+REPO_ROOT = Path(__file__).resolve().parent.parent
+TEST_KEYRING_BACKEND = "tests.keyring_backend.FileKeyring"
+TEST_KEYRING_ENV = "SWITCHBOARD_TEST_KEYRING"
+
 # Credential chains would otherwise probe the cloud metadata addresses.
 NO_CLOUD_METADATA = {"AWS_EC2_METADATA_DISABLED": "true", "NO_GCE_CHECK": "True"}
 
@@ -109,6 +113,12 @@ def server_env(data_dir: Path, extra: dict[str, str] | None = None) -> dict[str,
     }
     env.update(NO_CLOUD_METADATA)
     env["SWITCHBOARD_DATA_DIR"] = str(data_dir)
+    # Credential look-ups go to a test keyring file, never to the host's keyring.
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    env["PYTHON_KEYRING_BACKEND"] = TEST_KEYRING_BACKEND
+    env[TEST_KEYRING_ENV] = str(data_dir.parent / "keyring.json")
+    # Nor to tokens the host's Copilot plugins keep in ~/.config/github-copilot.
+    env["XDG_CONFIG_HOME"] = str(data_dir.parent / "xdg-config")
     env["PYTHONUNBUFFERED"] = "1"
     env.update(extra or {})
     return env

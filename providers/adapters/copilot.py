@@ -38,6 +38,7 @@ from switchboard.protocol.chat import (
 from switchboard.protocol.errors import ErrorCode
 
 from ..base import Credential, ListedModel, ModelTarget, ProviderSettings, join_url, option
+from ..copilot_apps import find_app_token
 from ..copilot_token import (
     COPILOT_API,
     TOKEN_ENV,
@@ -48,6 +49,7 @@ from ..copilot_token import (
 from ..errors import ProviderError, json_body
 from ..http import HttpRequest
 from ..json_values import positive_int as _positive
+from ..redact import register_secret
 from ..sse import SSEEvent
 from .openai_chat import FINISH_REASONS, JsonObject, OpenAIChatAdapter, OpenAIChatDecoder
 
@@ -259,6 +261,17 @@ class CopilotAdapter(OpenAIChatAdapter):
             headers=EDITOR_HEADERS,
             configured_api=settings.base_url,
         )
+
+    def external_credential(
+        self, settings: ProviderSettings, environ: Mapping[str, str]
+    ) -> Credential | None:
+        """The GitHub token a Copilot editor plugin saved, for this account's host."""
+        host = option(settings, "enterprise_host")
+        found = find_app_token(environ, host if isinstance(host, str) else None)
+        if found is None:
+            return None
+        register_secret(found.token)
+        return Credential(secret=found.token, source=f"github-copilot:{found.file}")
 
     def github_api(self, settings: ProviderSettings) -> str:
         url = option(settings, "github_api_url")
