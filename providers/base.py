@@ -217,5 +217,29 @@ def option(settings: ProviderSettings, key: str, default: Any = None) -> Any:
     return settings.options.get(key, default)
 
 
+def bad_option(settings: ProviderSettings, key: str, wanted: str) -> ProviderError:
+    from switchboard.protocol.errors import ErrorCode
+
+    from .errors import ProviderError
+
+    return ProviderError(
+        ErrorCode.INVALID_REQUEST,
+        f"{settings.id}: option '{key}' must be {wanted}",
+        provider=settings.id,
+    )
+
+
+def inline_image(
+    media_type: str | None, data: str | None, url: str | None
+) -> tuple[str, str] | None:
+    """An image's (media type, base64 data), from its data or a `data:...;base64,` URL."""
+    if data is not None:
+        return media_type or "", data
+    header, comma, encoded = (url or "").partition(",")
+    if header.startswith("data:") and comma and header.endswith(";base64"):
+        return header[len("data:") : -len(";base64")], encoded
+    return None
+
+
 def join_url(base_url: str, path: str) -> str:
     return base_url.rstrip("/") + "/" + path.lstrip("/")

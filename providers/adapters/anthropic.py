@@ -37,6 +37,7 @@ from ..base import (
     ListedModel,
     ModelTarget,
     ProviderSettings,
+    inline_image,
 )
 from ..errors import ProviderError, classify, http_error, json_body
 from ..http import HttpRequest
@@ -313,16 +314,12 @@ def _block(part: Any) -> dict[str, Any] | None:
 
 
 def _image(part: ImagePart) -> dict[str, Any]:
-    if part.data is not None:
-        source = {"type": "base64", "media_type": part.media_type, "data": part.data}
-        return {"type": "image", "source": source}
-    url = part.url or ""
-    header, comma, data = url.partition(",")
-    if url.startswith("data:") and comma and header.endswith(";base64"):
-        media_type = header[len("data:") : -len(";base64")]
+    inline = inline_image(part.media_type, part.data, part.url)
+    if inline is not None:
+        media_type, data = inline
         source = {"type": "base64", "media_type": media_type, "data": data}
         return {"type": "image", "source": source}
-    return {"type": "image", "source": {"type": "url", "url": url}}
+    return {"type": "image", "source": {"type": "url", "url": part.url or ""}}
 
 
 def _tool_result(part: ToolResultPart) -> dict[str, Any]:

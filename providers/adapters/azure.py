@@ -24,7 +24,15 @@ from urllib.parse import quote
 from switchboard.protocol.chat import ChatEvent, ChatParams, ErrorEvent, StopEvent
 from switchboard.protocol.errors import ErrorCode
 
-from ..base import Authenticator, Credential, ListedModel, ModelTarget, ProviderSettings, option
+from ..base import (
+    Authenticator,
+    Credential,
+    ListedModel,
+    ModelTarget,
+    ProviderSettings,
+    bad_option,
+    option,
+)
 from ..errors import ProviderError
 from ..http import HttpRequest
 from .openai_chat import JsonObject, OpenAIChatAdapter, OpenAIChatDecoder
@@ -120,7 +128,7 @@ class AzureOpenAIAdapter(OpenAIChatAdapter):
         version = option(settings, "api_version")
         if version is None or (isinstance(version, str) and version.strip()):
             return version.strip() if version else None
-        raise _bad_option(settings, "api_version", "a string such as 2024-10-21")
+        raise bad_option(settings, "api_version", "a string such as 2024-10-21")
 
     def deployments(self, settings: ProviderSettings) -> Mapping[str, str]:
         table = option(settings, "deployments", {})
@@ -128,7 +136,7 @@ class AzureOpenAIAdapter(OpenAIChatAdapter):
             isinstance(k, str) and isinstance(v, str) and v for k, v in table.items()
         ):
             return table
-        raise _bad_option(settings, "deployments", 'a table of "model" = "deployment" names')
+        raise bad_option(settings, "deployments", 'a table of "model" = "deployment" names')
 
     def deployment(self, model: str, settings: ProviderSettings) -> str:
         return self.deployments(settings).get(model, model)
@@ -144,7 +152,7 @@ class AzureOpenAIAdapter(OpenAIChatAdapter):
         mode = option(settings, "auth", "key")
         if mode in AUTH_MODES:
             return str(mode)
-        raise _bad_option(settings, "auth", 'either "key" or "entra"')
+        raise bad_option(settings, "auth", 'either "key" or "entra"')
 
     # ---- request ------------------------------------------------------------
 
@@ -248,12 +256,4 @@ def _recoded(error: ProviderError, code: ErrorCode, message: str) -> ProviderErr
         suggestion = "check the deployment name; the deployments option maps model names to it"
     return ProviderError(
         code, message, provider=error.provider, status=error.status, suggestion=suggestion
-    )
-
-
-def _bad_option(settings: ProviderSettings, key: str, wanted: str) -> ProviderError:
-    return ProviderError(
-        ErrorCode.INVALID_REQUEST,
-        f"{settings.id}: option '{key}' must be {wanted}",
-        provider=settings.id,
     )

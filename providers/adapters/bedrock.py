@@ -62,6 +62,7 @@ from ..base import (
     ListedModel,
     ModelTarget,
     ProviderSettings,
+    inline_image,
 )
 from ..errors import RETRYABLE, ProviderError, classify, json_body, retry_after_ms
 from ..eventstream import CorruptStream, EventMessage
@@ -445,16 +446,14 @@ def _block(part: Any) -> JsonObject | None:
 
 
 def _image(part: ImagePart) -> JsonObject:
-    media_type, data = part.media_type, part.data
-    if data is None:
-        header, comma, encoded = (part.url or "").partition(",")
-        if not (header.startswith("data:") and comma and header.endswith(";base64")):
-            raise ProviderError(
-                ErrorCode.UNSUPPORTED,
-                "bedrock: images must be sent as data (base64), not as a URL",
-                provider="bedrock",
-            )
-        media_type, data = header[len("data:") : -len(";base64")], encoded
+    inline = inline_image(part.media_type, part.data, part.url)
+    if inline is None:
+        raise ProviderError(
+            ErrorCode.UNSUPPORTED,
+            "bedrock: images must be sent as data (base64), not as a URL",
+            provider="bedrock",
+        )
+    media_type, data = inline
     image_format = IMAGE_FORMATS.get((media_type or "").lower())
     if image_format is None:
         raise ProviderError(

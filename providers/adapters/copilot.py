@@ -37,7 +37,15 @@ from switchboard.protocol.chat import (
 )
 from switchboard.protocol.errors import ErrorCode
 
-from ..base import Credential, ListedModel, ModelTarget, ProviderSettings, join_url, option
+from ..base import (
+    Credential,
+    ListedModel,
+    ModelTarget,
+    ProviderSettings,
+    bad_option,
+    join_url,
+    option,
+)
 from ..copilot_apps import find_app_token
 from ..copilot_token import (
     COPILOT_API,
@@ -277,11 +285,11 @@ class CopilotAdapter(OpenAIChatAdapter):
         url = option(settings, "github_api_url")
         if url is not None:
             if not isinstance(url, str) or not url.startswith(("https://", "http://")):
-                raise _bad_option(settings, "github_api_url", "an http(s) URL")
+                raise bad_option(settings, "github_api_url", "an http(s) URL")
             return url.rstrip("/")
         host = option(settings, "enterprise_host")
         if host is not None and (not isinstance(host, str) or not host.strip()):
-            raise _bad_option(settings, "enterprise_host", "a host name such as 'example.ghe.com'")
+            raise bad_option(settings, "enterprise_host", "a host name such as 'example.ghe.com'")
         return github_api_url(host)
 
     def models_request(
@@ -407,12 +415,4 @@ def _recoded(
         status=error.status,
         suggestion=suggestion or error.suggestion,
         retryable=retryable,
-    )
-
-
-def _bad_option(settings: ProviderSettings, key: str, wanted: str) -> ProviderError:
-    return ProviderError(
-        ErrorCode.INVALID_REQUEST,
-        f"{settings.id}: option '{key}' must be {wanted}",
-        provider=settings.id,
     )

@@ -54,6 +54,7 @@ from ..base import (
     ListedModel,
     ModelTarget,
     ProviderSettings,
+    inline_image,
     join_url,
 )
 from ..errors import ProviderError, classify, http_error, json_body
@@ -414,13 +415,11 @@ def _function_response(
 
 
 def _image(part: ImagePart) -> dict[str, Any]:
-    if part.data is not None:
-        return {"inlineData": {"mimeType": part.media_type, "data": part.data}}
-    url = part.url or ""
-    header, comma, data = url.partition(",")
-    if url.startswith("data:") and comma and header.endswith(";base64"):
-        media_type = header[len("data:") : -len(";base64")]
+    inline = inline_image(part.media_type, part.data, part.url)
+    if inline is not None:
+        media_type, data = inline
         return {"inlineData": {"mimeType": media_type, "data": data}}
+    url = part.url or ""
     file_data = {"fileUri": url}
     guessed = part.media_type or mimetypes.guess_type(url.partition("?")[0])[0]
     if guessed:

@@ -33,7 +33,15 @@ from switchboard.protocol.chat import (
 )
 from switchboard.protocol.errors import ErrorCode
 
-from ..base import Credential, ListedModel, ModelTarget, ProviderSettings, join_url, option
+from ..base import (
+    Credential,
+    ListedModel,
+    ModelTarget,
+    ProviderSettings,
+    bad_option,
+    join_url,
+    option,
+)
 from ..errors import ProviderError
 from ..http import HttpRequest
 from .openai_chat import JsonObject, OpenAIChatAdapter, OpenAIChatDecoder
@@ -167,7 +175,7 @@ class LocalServerAdapter(OpenAIChatAdapter):
         body = super().build_body(params, target, settings)
         stream_usage = option(settings, "stream_usage", True)
         if not isinstance(stream_usage, bool):
-            raise _bad_option(settings, "stream_usage", "true or false")
+            raise bad_option(settings, "stream_usage", "true or false")
         if not stream_usage:
             body.pop("stream_options", None)
         return body
@@ -215,10 +223,10 @@ class LocalServerAdapter(OpenAIChatAdapter):
         if window is not None and (
             isinstance(window, bool) or not isinstance(window, int) or window <= 0
         ):
-            raise _bad_option(settings, "context_window", "a positive number of tokens")
+            raise bad_option(settings, "context_window", "a positive number of tokens")
         names = option(settings, "models", [])
         if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
-            raise _bad_option(settings, "models", 'a list of model names, e.g. ["llama3.2"]')
+            raise bad_option(settings, "models", 'a list of model names, e.g. ["llama3.2"]')
         models = discovered if discovered else [ListedModel(name=name) for name in names]
         if window is None:
             return list(models)
@@ -263,11 +271,3 @@ def _window(item: JsonObject) -> int | None:
         if isinstance(value, int) and not isinstance(value, bool) and value > 0:
             return value
     return None
-
-
-def _bad_option(settings: ProviderSettings, key: str, wanted: str) -> ProviderError:
-    return ProviderError(
-        ErrorCode.INVALID_REQUEST,
-        f"{settings.id}: option '{key}' must be {wanted}",
-        provider=settings.id,
-    )

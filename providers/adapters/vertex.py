@@ -27,6 +27,7 @@ from ..base import (
     ModelTarget,
     ProviderSettings,
     StreamDecoder,
+    bad_option,
     option,
 )
 from ..errors import ProviderError
@@ -94,7 +95,7 @@ class VertexAdapter(AdapterDefaults):
 
         configured = option(settings, "credentials_file")
         if configured is not None and not isinstance(configured, str):
-            raise _bad_option("credentials_file", "a path")
+            raise bad_option(settings, "credentials_file", "a path")
         return GoogleAuthenticator.from_environ(settings.id, configured, environ)
 
     def count_tokens_request(
@@ -148,7 +149,7 @@ class VertexAdapter(AdapterDefaults):
                 provider=settings.id,
             )
         if not isinstance(project, str) or "/" in project:
-            raise _bad_option("project", "a project id")
+            raise bad_option(settings, "project", "a project id")
         return project
 
     def location(self, settings: ProviderSettings) -> str:
@@ -156,7 +157,7 @@ class VertexAdapter(AdapterDefaults):
         if not location:
             return DEFAULT_LOCATION
         if not isinstance(location, str) or not location.replace("-", "").isalnum():
-            raise _bad_option("location", "a region such as us-east5, or global")
+            raise bad_option(settings, "location", "a region such as us-east5, or global")
         return location
 
     def _env(self) -> Mapping[str, str]:
@@ -184,7 +185,3 @@ def _first_env(names: tuple[str, ...], environ: Mapping[str, str]) -> str | None
         if value:
             return value
     return None
-
-
-def _bad_option(name: str, what: str) -> ProviderError:
-    return ProviderError(ErrorCode.INVALID_REQUEST, f"vertex: option '{name}' must be {what}")
