@@ -25,6 +25,17 @@ class WireModel(BaseModel):
         for name in self.nullable_on_wire:
             if getattr(self, name) is None:
                 wire[to_camel(name)] = None
+        # Nested models keep their explicit nulls too (ModelsResult's pricing, usageChanged's cost).
+        for name, field in type(self).model_fields.items():
+            key = field.alias or name
+            value = getattr(self, name)
+            if isinstance(value, WireModel) and key in wire:
+                wire[key] = value.to_wire()
+            elif isinstance(value, list) and key in wire:
+                wire[key] = [
+                    item.to_wire() if isinstance(item, WireModel) else dumped
+                    for item, dumped in zip(value, wire[key], strict=True)
+                ]
         return wire
 
 

@@ -40,6 +40,9 @@ class ModelInfo(WireModel):
     provider: str
     name: str
     context_window: int
+    max_input_tokens: int | None = Field(
+        default=None, description="a separate input limit; null: the context window bounds input"
+    )
     max_output_tokens: int | None = None
     capabilities: Capabilities = Field(default_factory=Capabilities)
     pricing: Pricing | None = None
@@ -48,7 +51,7 @@ class ModelInfo(WireModel):
     available: bool = False
     source: ModelSource = "catalog"
 
-    nullable_on_wire = ("max_output_tokens", "pricing")
+    nullable_on_wire = ("max_input_tokens", "max_output_tokens", "pricing")
 
 
 class ModelsParams(Params):

@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from .base import Params, WireModel
 from .chat import Message
 
 
+class TextPosition(WireModel):
+    """An LSP Position: 0-based line, and character in the negotiated encoding (UTF-16 units)."""
+
+    line: int = Field(ge=0)
+    character: int = Field(ge=0)
+
+
+class TextRange(WireModel):
+    start: TextPosition
+    end: TextPosition
+
+
 class TextDocumentRef(WireModel):
     uri: str
+    range: TextRange | None = Field(
+        default=None, description="count only this part of the document (an LSP Range)"
+    )
 
 
 class CountTokensParams(Params):

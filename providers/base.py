@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
     from .errors import ProviderError
     from .http import HttpRequest
+    from .oauth_config import OAuthSettings
+    from .signin_flows import FlowHttp, InteractiveFlow
 
 Framing = Literal["sse", "eventstream"]
 
@@ -45,6 +47,7 @@ class ProviderSettings:
     timeout_s: float | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
     options: Mapping[str, Any] = field(default_factory=dict)
+    oauth: OAuthSettings | None = None
 
 
 @dataclass(frozen=True)
@@ -169,6 +172,18 @@ class Adapter(Protocol):
         """A credential another tool keeps (Copilot's apps.json): the last place looked."""
         ...
 
+    def sign_in_flow(self, settings: ProviderSettings, http: FlowHttp) -> InteractiveFlow | None:
+        """The provider's interactive sign-in (device code, browser), if it has one."""
+        ...
+
+    def temperature_range(self, target: ModelTarget) -> tuple[float, float]:
+        """The temperatures the provider accepts for this model."""
+        ...
+
+    def accepts_temperature(self, params: ChatParams, target: ModelTarget) -> bool:
+        """False where the model rejects any temperature (reasoning models, thinking on)."""
+        ...
+
 
 class AdapterDefaults:
     """What an adapter without a list, count or token endpoint inherits."""
@@ -211,6 +226,15 @@ class AdapterDefaults:
     ) -> Credential | None:
         return None
 
+    def sign_in_flow(self, settings: ProviderSettings, http: FlowHttp) -> InteractiveFlow | None:
+        return None
+
+    def temperature_range(self, target: ModelTarget) -> tuple[float, float]:
+        return (0.0, 2.0)
+
+    def accepts_temperature(self, params: ChatParams, target: ModelTarget) -> bool:
+        return True
+
 
 def option(settings: ProviderSettings, key: str, default: Any = None) -> Any:
     """A provider-specific config option (`[providers.NAME] key = ...`)."""
@@ -227,6 +251,16 @@ def bad_option(settings: ProviderSettings, key: str, wanted: str) -> ProviderErr
         f"{settings.id}: option '{key}' must be {wanted}",
         provider=settings.id,
     )
+
+
+def url_option(settings: ProviderSettings, key: str) -> str | None:
+    """An http(s) URL option without its trailing slash; None when not set."""
+    url = option(settings, key)
+    if url is None:
+        return None
+    if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+        raise bad_option(settings, key, "an http(s) URL")
+    return url.rstrip("/")
 
 
 def inline_image(

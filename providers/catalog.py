@@ -279,12 +279,17 @@ def _parse_model(provider_id: str, raw: Mapping[str, Any]) -> _Entry:
     model_id = _str(raw, "id")
     price = raw["pricing"]
     thinking_mode, thinking_default, default_effort = _thinking(raw.get("thinking"))
+    context_window = _positive(raw, "contextWindow")
+    max_input_tokens = _optional_positive(raw, "maxInputTokens")
+    if max_input_tokens is not None and max_input_tokens > context_window:
+        raise ValueError(f"{model_id}: maxInputTokens exceeds contextWindow")
     info = ModelInfo(
         id=f"{provider_id}/{model_id}",
         provider=provider_id,
         name=_str(raw, "name"),
-        context_window=int(raw["contextWindow"]),
-        max_output_tokens=raw["maxOutputTokens"],
+        context_window=context_window,
+        max_input_tokens=max_input_tokens,
+        max_output_tokens=_optional_positive(raw, "maxOutputTokens"),
         capabilities=Capabilities.model_validate(_mapping(raw, "capabilities")),
         pricing=_pricing(price),
         source="catalog",
@@ -295,7 +300,7 @@ def _parse_model(provider_id: str, raw: Mapping[str, Any]) -> _Entry:
         thinking_mode=thinking_mode,
         thinking_default=thinking_default,
         default_effort=default_effort,
-        max_input_tokens=raw.get("maxInputTokens"),
+        max_input_tokens=max_input_tokens,
         cache_write_1h_per_m_tok=price.get("cacheWrite1hPerMTok") if price else None,
         tiers=_tiers(price),
         aliases=tuple(raw.get("aliases", ())),
@@ -353,6 +358,18 @@ def _list(raw: Mapping[str, Any], key: str) -> Sequence[Mapping[str, Any]]:
     if not isinstance(value, list):
         raise TypeError(f"{key} must be a list")
     return value
+
+
+def _positive(raw: Mapping[str, Any], key: str) -> int:
+    value = raw[key]
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise TypeError(f"{key} must be a positive integer")
+    return value
+
+
+def _optional_positive(raw: Mapping[str, Any], key: str) -> int | None:
+    """A limit the entry must state: a positive integer, or null when the provider gives none."""
+    return None if raw[key] is None else _positive(raw, key)
 
 
 def _str(raw: Mapping[str, Any], key: str) -> str:

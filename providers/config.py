@@ -15,12 +15,13 @@ from typing import Any
 
 from .adapters import option_keys
 from .base import ProviderSettings
+from .oauth_config import parse_oauth_table
 from .paths import config_path, data_dir
 
 __all__ = ["Config", "ConfigIssue", "apply_overrides", "config_path", "data_dir", "load_config"]
 
 TOP_LEVEL_KEYS = frozenset({"default_model", "fast_model", "providers", "log_level"})
-PROVIDER_KEYS = frozenset({"kind", "base_url", "api_key_env", "timeout", "headers"})
+PROVIDER_KEYS = frozenset({"kind", "base_url", "api_key_env", "timeout", "headers", "oauth"})
 LOG_LEVELS = frozenset({"debug", "info", "warning", "error"})
 
 
@@ -80,7 +81,11 @@ def apply_overrides(
             providers = merged.setdefault("providers", {})
             for name, table in value.items():
                 if isinstance(table, Mapping):
-                    providers.setdefault(name, {}).update(table)
+                    merged_table = providers.setdefault(name, {})
+                    oauth = merged_table.get("oauth")
+                    merged_table.update(table)
+                    if isinstance(oauth, Mapping) and isinstance(table.get("oauth"), Mapping):
+                        merged_table["oauth"] = {**oauth, **table["oauth"]}
                 else:
                     providers[name] = table
         elif value is not None:
@@ -161,6 +166,12 @@ def _provider(
                 fields["headers"] = dict(value)
             else:
                 issues.append(locate.issue("'headers' must be a table of strings", section, key))
+        elif key == "oauth":
+            oauth, problems = parse_oauth_table(value)
+            for problem_key, message in problems:
+                issues.append(locate.issue(message, (*section, "oauth"), problem_key))
+            if oauth is not None:
+                fields["oauth"] = oauth
         elif key in ("base_url", "api_key_env"):
             if isinstance(value, str) and value:
                 fields[key] = value
@@ -184,6 +195,8 @@ def _as_raw(config: Config) -> dict[str, Any]:
             table["api_key_env"] = settings.api_key_env
         if settings.timeout_s:
             table["timeout"] = settings.timeout_s
+        if settings.oauth is not None:
+            table["oauth"] = settings.oauth.as_table()
         table.update(settings.options)
         providers[name] = table
     raw["providers"] = providers
@@ -204,6 +217,11 @@ def _snake_keys(overrides: Mapping[str, Any]) -> dict[str, Any]:
                 if isinstance(table, Mapping) and name != "headers"
                 else table
                 for name, table in value.items()
+            }
+        elif snake == "oauth" and isinstance(value, Mapping):
+            value = {
+                _CAMEL_BOUNDARY.sub(r"_\1", k).lower() if k != "params" else k: v
+                for k, v in value.items()
             }
         out[snake] = value
     return out

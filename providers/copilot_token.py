@@ -30,8 +30,10 @@ TOKEN_PATH = "copilot_internal/v2/token"
 TOKEN_ENV = "GITHUB_COPILOT_TOKEN"
 #: Fetch a new token this long before the old one expires.
 EXPIRY_MARGIN_S = 120.0
+#: A short-lived token is refreshed when this share of its life is left, if that is sooner.
+EXPIRY_MARGIN_SHARE = 0.25
 #: Even a token that claims to expire sooner is reused for this long (no exchange storm).
-MIN_REUSE_S = 10.0
+MIN_REUSE_S = 1.0
 #: When the answer gives neither expires_at nor refresh_in.
 DEFAULT_LIFETIME_S = 600.0
 
@@ -73,7 +75,8 @@ def _refresh_at(answer: dict[str, Any], now: float) -> float:
         candidates.append(now + refresh_in)
     expires_at = _number(answer.get("expires_at"))
     if expires_at is not None:
-        candidates.append(expires_at - EXPIRY_MARGIN_S)
+        margin = min(EXPIRY_MARGIN_S, max(expires_at - now, 0.0) * EXPIRY_MARGIN_SHARE)
+        candidates.append(expires_at - margin)
     when = min(candidates) if candidates else now + DEFAULT_LIFETIME_S
     return max(when, now + MIN_REUSE_S)
 
@@ -176,7 +179,10 @@ class CopilotAuthenticator:
                 f"{self._provider}: GitHub rejected the token for Copilot: {error.message}",
                 provider=self._provider,
                 status=error.status,
-                suggestion=f"set {TOKEN_ENV} to a GitHub OAuth token of an account with Copilot",
+                suggestion=(
+                    "sign in again with `switchboard login copilot` "
+                    f"(or set {TOKEN_ENV} to a GitHub OAuth token of an account with Copilot)"
+                ),
             )
         if error.status in (403, 404):
             return ProviderError(

@@ -62,9 +62,13 @@ class TokenCounter:
             else:
                 self._remember(key, counted)
                 return TokenCount(counted, True, PROVIDER_METHOD)
-        return count_messages(
+        local = count_messages(
             settings.kind, target.model, params.messages, system=params.system, tools=params.tools
         )
+        if local.exact or engine.calibration.ratio(target.id) is None:
+            return local
+        calibrated = engine.calibration.apply(target.id, local.input_tokens)
+        return TokenCount(calibrated, False, f"{local.method}, calibrated")
 
     def _remember(self, key: str, count: int) -> None:
         self._cache[key] = count

@@ -7,6 +7,7 @@ each normalized event to `emit` as it arrives and returns the whole result.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import Callable, Mapping
@@ -29,6 +30,7 @@ from switchboard.protocol.errors import ErrorCode
 from .accumulator import ChatAccumulator
 from .adapters import adapter_for, kinds, listed_kinds
 from .base import Adapter, Authenticator, Credential, ModelTarget, ProviderSettings
+from .calibration import Calibration
 from .catalog import Catalog, closest_provider, parse_model_id
 from .config import Config
 from .counting import TokenCounter
@@ -39,6 +41,7 @@ from .framing import framer_for
 from .http import HttpRequest
 from .models import ModelDirectory
 from .pricing import cost_of, reported_cost
+from .shaping import input_upper_bound, shape
 from .transport import Timeouts, Transport
 
 Emit = Callable[[ChatEvent], None]
@@ -71,8 +74,11 @@ class ChatEngine:
         environ: Mapping[str, str] | None = None,
         model_cache_dir: Path | None = None,
         store: CredentialStore | None = None,
+        calibration: Calibration | None = None,
     ) -> None:
         self.config = config
+        self.calibration = calibration or Calibration(None)
+        self._background: set[asyncio.Future[None]] = set()
         self.transport = transport or Transport()
         self.catalog = catalog or Catalog.load()
         self._environ = environ
@@ -86,6 +92,7 @@ class ChatEngine:
         self._authenticators.clear()
 
     async def aclose(self) -> None:
+        await self.settled()
         await self.transport.aclose()
 
     # ---- providers and models --------------------------------------------
@@ -129,11 +136,27 @@ class ChatEngine:
         """One per provider and credential, so a cached token outlives the request."""
         key = (provider, credential)
         if key not in self._authenticators:
-            environ = os.environ if self._environ is None else self._environ
-            self._authenticators[key] = adapter.authenticator(
-                self.settings(provider), credential, environ
-            )
+            settings = self.settings(provider)
+            if settings.oauth is not None:
+                self._authenticators[key] = self._oauth_authenticator(settings)
+            else:
+                self._authenticators[key] = adapter.authenticator(
+                    settings, credential, self.environ
+                )
         return self._authenticators[key]
+
+    @property
+    def environ(self) -> Mapping[str, str]:
+        return os.environ if self._environ is None else self._environ
+
+    def _oauth_authenticator(self, settings: ProviderSettings) -> Authenticator | None:
+        """The stored tokens of a config-declared OAuth sign-in; None until signed in."""
+        if settings.oauth is None or self.store is None:
+            return None
+        from .oauth_tokens import OAuthAuthenticator
+
+        authenticator = OAuthAuthenticator(settings.id, settings.oauth, self.store, self.environ)
+        return authenticator if authenticator.signed_in else None
 
     async def authorize(
         self, provider: str, adapter: Adapter, credential: Credential | None, request: HttpRequest
@@ -155,6 +178,8 @@ class ChatEngine:
         """A key, a credential chain, or no need for either."""
         adapter = self.adapter(provider)
         credential = self.credential(provider)
+        if self.settings(provider).oauth is not None:
+            return self.authenticator(provider, adapter, credential) is not None
         if credential is not None or not adapter.api_key_envs:
             return True
         return self.authenticator(provider, adapter, credential) is not None
@@ -215,14 +240,40 @@ class ChatEngine:
         adapter = self.adapter(target.provider, target.model)
         credential = self.credential(target.provider)
         authenticator = self.authenticator(target.provider, adapter, credential)
+        if authenticator is None and settings.oauth is not None:
+            raise ProviderError(
+                ErrorCode.AUTHENTICATION_FAILED,
+                f"not signed in to {target.provider}",
+                provider=target.provider,
+                suggestion=f"sign in: switchboard login {target.provider}",
+            )
         if credential is None and authenticator is None and adapter.api_key_envs:
             raise ProviderError(
                 ErrorCode.AUTHENTICATION_FAILED,
                 f"no credential for {target.provider}",
                 provider=target.provider,
-                suggestion=f"set {credential_hint(settings, adapter.api_key_envs)}",
+                suggestion=(
+                    f"sign in with `switchboard login {target.provider}`, "
+                    f"or set {credential_hint(settings, adapter.api_key_envs)}"
+                ),
             )
-        return ChatRun(self, params, target, settings, adapter, credential)
+        estimate = InputEstimate(self, params, target)
+        shaped = shape(params, target, adapter, estimate.calibrated, input_upper_bound(params))
+        return ChatRun(
+            self, shaped.params, target, settings, adapter, credential, shaped.warnings, estimate
+        )
+
+    def calibrate_later(self, estimate: InputEstimate, reported: int) -> None:
+        """Compare the local estimate with the billed input, off the event loop."""
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(None, estimate.record, reported)
+        self._background.add(future)
+        future.add_done_callback(self._background.discard)
+
+    async def settled(self) -> None:
+        """Wait for background calibration (tests, shutdown)."""
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
 
     async def chat(self, params: ChatParams, emit: Emit) -> ChatResult:
         return await self.prepare(params).execute(emit)
@@ -243,9 +294,13 @@ class ChatRun:
         settings: ProviderSettings,
         adapter: Adapter,
         credential: Credential | None,
+        warnings: tuple[str, ...] = (),
+        estimate: InputEstimate | None = None,
     ) -> None:
         self._engine = engine
         self._params = params
+        self._warnings = list(warnings)
+        self._estimate = estimate
         self.target = target
         self._settings = settings
         self._adapter = adapter
@@ -272,10 +327,12 @@ class ChatRun:
             )
             self._release_stop()
             raise ChatFailed(failure, self.partial())
-        warnings = None
+        warnings = list(self._warnings)
         if self.accumulator.usage is None:
             self._deliver([self._estimated_usage()])
-            warnings = [f"{target.provider} reported no usage: tokens were counted locally"]
+            warnings.append(f"{target.provider} reported no usage: tokens were counted locally")
+        elif self._estimate is not None and self.accumulator.usage.input_tokens:
+            self._engine.calibrate_later(self._estimate, self.accumulator.usage.input_tokens)
         self._release_stop()
         cost = self._engine.cost(target, self.accumulator.usage)
         return self.accumulator.result(cost, warnings)
@@ -368,3 +425,31 @@ def _error_code(code: str) -> ErrorCode:
         return ErrorCode(code)
     except ValueError:
         return ErrorCode.PROVIDER_UNAVAILABLE
+
+
+class InputEstimate:
+    """The local estimate of one request's input tokens, computed at most once."""
+
+    def __init__(self, engine: ChatEngine, params: ChatParams, target: ModelTarget) -> None:
+        self._engine = engine
+        self._params = params
+        self._target = target
+        self._raw: int | None = None
+
+    def raw(self) -> int:
+        if self._raw is None:
+            from .tokens import count_messages
+
+            params, target = self._params, self._target
+            kind = self._engine.settings(target.provider).kind
+            counted = count_messages(
+                kind, target.model, params.messages, system=params.system, tools=params.tools
+            )
+            self._raw = counted.input_tokens
+        return self._raw
+
+    def calibrated(self) -> int:
+        return self._engine.calibration.apply(self._target.id, self.raw())
+
+    def record(self, reported: int) -> None:
+        self._engine.calibration.record(self._target.id, self.raw(), reported)

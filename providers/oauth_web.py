@@ -273,7 +273,10 @@ async def _respond(writer: asyncio.StreamWriter, status: int, page: bytes) -> No
 
 def parse_tokens(body: bytes) -> OAuthTokens:
     """A token endpoint's answer (JSON or form-encoded) as tokens, or its error as OAuthError."""
-    answer = parse_answer(body)
+    return tokens_from_answer(parse_answer(body))
+
+
+def tokens_from_answer(answer: Mapping[str, Any]) -> OAuthTokens:
     raise_answer_error(answer)
     access = answer.get("access_token")
     if not isinstance(access, str) or not access:

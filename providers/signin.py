@@ -5,15 +5,23 @@ No LSP here: the server maps its methods onto these, the CLI calls them directly
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from dataclasses import dataclass
+import secrets
+import time
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from switchboard.protocol.errors import ErrorCode
 
 from .base import Credential
 from .errors import ProviderError
+from .github_oauth import OAuthError
+from .oauth_tokens import OAUTH_ACCOUNT
+from .oauth_web import post_form_with, post_json_with
 from .redact import redact, register_secret
+from .signin_flows import FlowHttp, FlowMethod, InteractiveFlow, Prompt
 from .transport import Timeouts
 
 if TYPE_CHECKING:
@@ -71,6 +79,7 @@ class Accounts:
         engine.settings(provider)
         if engine.store is not None:
             engine.store.delete(provider)
+            engine.store.delete(provider, OAUTH_ACCOUNT)
         engine.forget_credentials(provider)
         remaining = engine.credential(provider)
         return remaining.source if remaining is not None else None
@@ -96,3 +105,192 @@ class Accounts:
             request, provider=provider, parse_error=adapter.parse_error, timeouts=CHECK_TIMEOUTS
         )
         return True
+
+
+# ---- interactive sign-in flows ---------------------------------------------------
+
+#: A finished flow's outcome stays readable (signInComplete) this long.
+KEEP_FINISHED_S = 600.0
+#: The user's answer must come within this long, however long the provider allows.
+MAX_FLOW_S = 1800.0
+EXPIRED_CODES = frozenset({"expired_token", "timeout"})
+
+SignInStatus = Literal["signedIn", "failed", "expired"]
+
+
+@dataclass(frozen=True)
+class SignInOutcome:
+    status: SignInStatus
+    message: str | None = None
+    account: str | None = None
+
+
+@dataclass(frozen=True)
+class PendingSignIn:
+    flow_id: str
+    provider: str
+    prompt: Prompt
+
+
+@dataclass
+class _Running:
+    provider: str
+    flow: InteractiveFlow
+    prompt: Prompt
+    task: asyncio.Task[SignInOutcome] | None = None
+    finished_at: float | None = None
+    listeners: list[asyncio.Future[SignInOutcome]] = field(default_factory=list)
+
+
+class SignInFlows:
+    """Interactive sign-ins in progress, by flow id; each runs to its end in the background.
+
+    A flow stores its credential when the user finishes, whether or not anyone
+    waits on it; `complete` waits for the outcome, and cancelling that wait
+    cancels the flow (the user gave up). A new flow for a provider replaces
+    the one in progress.
+    """
+
+    def __init__(self, engine: ChatEngine) -> None:
+        self._engine = engine
+        self._flows: dict[str, _Running] = {}
+
+    def methods(self, provider: str) -> list[FlowMethod]:
+        flow_method = self._flow_method(provider)
+        return [flow_method] if flow_method else []
+
+    async def start(
+        self, provider: str, method: str | None = None
+    ) -> PendingSignIn | SignInOutcome:
+        engine = self._engine
+        engine.settings(provider)
+        offered = self._flow_method(provider)
+        if method == "apiKey":
+            raise ProviderError(
+                ErrorCode.UNSUPPORTED,
+                f"{provider}: an API key is given with switchboard/setApiKey, not signIn",
+                provider=provider,
+                suggestion="switchboard/setApiKey",
+            )
+        if offered is None or (method is not None and method != offered):
+            how = f"it offers '{offered}'" if offered else "it has no interactive sign-in"
+            hint = "setApiKey" if engine.adapter(provider).api_key_envs else "its credential chain"
+            raise ProviderError(
+                ErrorCode.UNSUPPORTED,
+                f"{provider} cannot sign in with '{method or 'a flow'}': {how}",
+                provider=provider,
+                suggestion=offered or hint,
+            )
+        if method is None and engine.has_credentials(provider):
+            credential = engine.credential(provider)
+            where = credential.source if credential else "a stored sign-in"
+            return SignInOutcome("signedIn", f"already signed in ({where})")
+        self._prune()
+        self.cancel_provider(provider)
+        flow = self._new_flow(provider)
+        try:
+            prompt = await flow.start()
+        except (OAuthError, ProviderError) as error:
+            await flow.aclose()
+            return _failed(provider, error)
+        flow_id = secrets.token_urlsafe(12)
+        running = _Running(provider, flow, prompt)
+        running.task = asyncio.create_task(self._run(running), name=f"sign-in {provider}")
+        self._flows[flow_id] = running
+        logger.info("sign-in to %s started (%s)", provider, prompt.method)
+        return PendingSignIn(flow_id, provider, prompt)
+
+    async def complete(self, flow_id: str) -> SignInOutcome:
+        """The flow's outcome once the user is done; KeyError for an unknown flow id."""
+        running = self._flows[flow_id]
+        task = running.task
+        assert task is not None
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if not task.done():
+                task.cancel()
+            raise
+
+    def cancel(self, flow_id: str) -> bool:
+        running = self._flows.get(flow_id)
+        if running is None or running.task is None or running.task.done():
+            return False
+        running.task.cancel()
+        return True
+
+    def cancel_provider(self, provider: str) -> None:
+        for flow_id, running in list(self._flows.items()):
+            if running.provider == provider:
+                self.cancel(flow_id)
+
+    async def aclose(self) -> None:
+        tasks = [r.task for r in self._flows.values() if r.task is not None and not r.task.done()]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    def _flow_method(self, provider: str) -> FlowMethod | None:
+        settings = self._engine.settings(provider)
+        if settings.oauth is not None:
+            return "oauth"
+        flow = self._engine.adapter(provider).sign_in_flow(settings, self._http())
+        return flow.method if flow is not None else None
+
+    def _new_flow(self, provider: str) -> InteractiveFlow:
+        engine = self._engine
+        settings = engine.settings(provider)
+        if settings.oauth is not None:
+            from .signin_flows import ConfiguredOAuthSignIn
+
+            return ConfiguredOAuthSignIn(self._http(), settings.oauth, engine.environ)
+        flow = engine.adapter(provider).sign_in_flow(settings, self._http())
+        assert flow is not None
+        return flow
+
+    def _http(self) -> FlowHttp:
+        client = self._engine.transport.client()
+        return FlowHttp(post_form_with(client), post_json_with(client))
+
+    async def _run(self, running: _Running) -> SignInOutcome:
+        provider = running.provider
+        try:
+            limit = min(max(running.prompt.expires_in, 1), MAX_FLOW_S)
+            obtained = await asyncio.wait_for(running.flow.finish(), limit)
+        except asyncio.CancelledError:
+            logger.info("sign-in to %s cancelled", provider)
+            return SignInOutcome("failed", "the sign-in was cancelled")
+        except TimeoutError:
+            return SignInOutcome("expired", "the sign-in was not finished in time; start again")
+        except (OAuthError, ProviderError) as error:
+            outcome = _failed(provider, error)
+            logger.info("sign-in to %s ended: %s", provider, outcome.message)
+            return outcome
+        finally:
+            await running.flow.aclose()
+            running.finished_at = time.monotonic()
+        store = self._engine.store
+        if store is None:
+            return SignInOutcome("failed", "signing in needs a credential store")
+        register_secret(obtained.secret)
+        store.set(provider, obtained.secret, obtained.account)
+        if obtained.account == OAUTH_ACCOUNT:
+            store.delete(provider)
+        self._engine.forget_credentials(provider)
+        logger.info("signed in to %s; credential stored in %s", provider, store.describe())
+        return SignInOutcome("signedIn", f"stored in {store.describe()}")
+
+    def _prune(self) -> None:
+        now = time.monotonic()
+        for flow_id, running in list(self._flows.items()):
+            if running.finished_at is not None and now - running.finished_at > KEEP_FINISHED_S:
+                del self._flows[flow_id]
+
+
+def _failed(provider: str, error: OAuthError | ProviderError) -> SignInOutcome:
+    if isinstance(error, OAuthError):
+        status: SignInStatus = "expired" if error.code in EXPIRED_CODES else "failed"
+        return SignInOutcome(status, redact(f"{provider}: {error}"))
+    return SignInOutcome("failed", redact(error.message))

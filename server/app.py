@@ -37,6 +37,14 @@ CUSTOM_METHODS = {
     "switchboard/usage": "usage",
     "switchboard/setApiKey": "set_api_key",
     "switchboard/signOut": "sign_out",
+    "switchboard/signIn": "sign_in",
+    "switchboard/signInComplete": "sign_in_complete",
+}
+HANDLERS = "switchboard.server.handlers"
+#: workspace/executeCommand commands, for editors that send no custom methods.
+COMMANDS = {
+    "switchboard.signIn": ("switchboard.server.signin_ui", "sign_in_command"),
+    "switchboard.signOut": ("switchboard.server.signin_ui", "sign_out_command"),
 }
 
 
@@ -77,15 +85,15 @@ class SwitchboardServer(LanguageServer):
 
 
 def _translate_errors(
-    name: str,
+    name: str, module: str = HANDLERS
 ) -> Callable[[SwitchboardServer, Any], Awaitable[Any]]:
-    """The handler `name` of server/handlers.py, imported on first use, with errors mapped."""
+    """The handler `name` of `module`, imported on first use, with errors mapped."""
 
     async def handle(ls: SwitchboardServer, raw: Any) -> Any:
         from switchboard.protocol.validation import InvalidParams
         from switchboard.providers.errors import ProviderError
 
-        handlers = importlib.import_module("switchboard.server.handlers")
+        handlers = importlib.import_module(module)
         ls.report_config_once()
         try:
             return await getattr(handlers, name)(ls, raw)
@@ -109,7 +117,7 @@ def _warm_up(ls: SwitchboardServer) -> None:
     """Build the runtime and import the handlers off the event loop."""
     try:
         ls.runtime()
-        importlib.import_module("switchboard.server.handlers")
+        importlib.import_module(HANDLERS)
     except Exception:
         logger.exception("warm-up failed")
 
@@ -166,7 +174,18 @@ def create_server(config_file: str | Path | None = None) -> SwitchboardServer:
 
     for method, name in CUSTOM_METHODS.items():
         server.feature(method)(_translate_errors(name))
+    for command, (module, name) in COMMANDS.items():
+        server.command(command)(_command(_translate_errors(name, module)))
     return server
+
+
+def _command(
+    handle: Callable[[SwitchboardServer, Any], Awaitable[Any]],
+) -> Callable[..., Awaitable[Any]]:
+    async def run(ls: SwitchboardServer, *arguments: Any) -> Any:
+        return await handle(ls, list(arguments))
+
+    return run
 
 
 def _message_type(level: int) -> lsp.MessageType:

@@ -1,4 +1,4 @@
-"""The `switchboard` command: serve, chat, models, doctor."""
+"""The `switchboard` command: serve, chat, models, doctor, tokens."""
 
 from __future__ import annotations
 
@@ -34,6 +34,21 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("models", help="the model catalog, marking which have credentials")
     commands.add_parser("doctor", help="config, data dir, credentials and tokenizer status")
+
+    login = commands.add_parser("login", help="sign in to a provider (device code or browser)")
+    login.add_argument("provider")
+    login.add_argument("--method", choices=["device", "oauth"], help="the sign-in flow to use")
+    login.add_argument(
+        "--no-browser", action="store_true", help="print the address instead of opening it"
+    )
+    logout = commands.add_parser("logout", help="forget a provider's stored key or sign-in")
+    logout.add_argument("provider")
+    set_key = commands.add_parser("set-key", help="store a provider's API key (read without echo)")
+    set_key.add_argument("provider")
+
+    tokens = commands.add_parser("tokens", help="count a file's tokens for a model, with its cost")
+    tokens.add_argument("file", help='the file to count ("-" reads stdin)')
+    tokens.add_argument("-m", "--model", help="provider/model (default: the configured default)")
     return parser
 
 
@@ -62,10 +77,24 @@ def _run(args: argparse.Namespace) -> int:
         from .reports import print_models
 
         return print_models(args.config)
+    if args.command in ("login", "logout", "set-key"):
+        from . import accounts_cli
+
+        if args.command == "login":
+            return accounts_cli.login(
+                args.provider, args.method, args.config, open_browser=not args.no_browser
+            )
+        if args.command == "logout":
+            return accounts_cli.logout(args.provider, args.config)
+        return accounts_cli.set_key(args.provider, args.config)
     if args.command == "doctor":
         from .reports import print_doctor
 
         return print_doctor(args.config)
+    if args.command == "tokens":
+        from .token_report import print_token_count
+
+        return print_token_count(args.file, args.model, args.config)
     return 2
 
 

@@ -13,7 +13,14 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types as lsp
-from switchboard.protocol.auth import SetApiKeyParams, SetApiKeyResult, SignInResult, SignOutParams
+from switchboard.protocol.auth import (
+    SetApiKeyParams,
+    SetApiKeyResult,
+    SignInCompleteParams,
+    SignInParams,
+    SignInResult,
+    SignOutParams,
+)
 from switchboard.protocol.catalog import (
     ModelsParams,
     ModelsResult,
@@ -29,12 +36,14 @@ from switchboard.protocol.usage import UsageParams
 from switchboard.protocol.validation import parse_params
 from switchboard.providers.engine import ChatFailed
 from switchboard.providers.errors import ProviderError
-from switchboard.providers.signin import Accounts
+from switchboard.providers.signin import Accounts, PendingSignIn, SignInOutcome
 from switchboard.providers.tokens import count_text
 
 from .progress import PartialResults, WorkDoneReporter
 
 if TYPE_CHECKING:
+    from switchboard.providers.tokens import TokenCount
+
     from .app import SwitchboardServer
 
 logger = logging.getLogger("switchboard.chat")
@@ -59,7 +68,6 @@ async def providers(ls: SwitchboardServer, raw: Any) -> dict[str, Any]:
     for provider in engine.provider_ids():
         adapter = engine.adapter(provider)
         credential = engine.credential(provider)
-        needs_key = bool(adapter.api_key_envs)
         signed_in = engine.has_credentials(provider)
         found.append(
             ProviderInfo(
@@ -67,13 +75,22 @@ async def providers(ls: SwitchboardServer, raw: Any) -> dict[str, Any]:
                 name=adapter.display_name if provider == adapter.kind else provider,
                 base_url=engine.base_url(provider),
                 auth=ProviderAuth(
-                    methods=["apiKey", "env"] if needs_key else ["none"],
+                    methods=_auth_methods(ls, provider),
                     status="signedIn" if signed_in else "signedOut",
                     source=credential.source if credential else None,
                 ),
             )
         )
     return ProvidersResult(providers=found).to_wire()
+
+
+def _auth_methods(ls: SwitchboardServer, provider: str) -> list[Any]:
+    """How one can sign in: an interactive flow first, then a key, then the environment."""
+    engine = ls.runtime().engine
+    methods: list[Any] = list(ls.runtime().sign_ins.methods(provider))
+    if engine.adapter(provider).api_key_envs:
+        methods += ["apiKey", "env"]
+    return methods or ["none"]
 
 
 async def set_api_key(ls: SwitchboardServer, raw: Any) -> dict[str, Any]:
@@ -86,8 +103,44 @@ async def set_api_key(ls: SwitchboardServer, raw: Any) -> dict[str, Any]:
     ).to_wire()
 
 
+async def sign_in(ls: SwitchboardServer, raw: Any) -> dict[str, Any]:
+    params = parse_params(SignInParams, raw)
+    started = await ls.runtime().sign_ins.start(params.provider, params.method)
+    _report_fallback_store(ls)
+    return sign_in_result(started).to_wire()
+
+
+async def sign_in_complete(ls: SwitchboardServer, raw: Any) -> dict[str, Any]:
+    params = parse_params(SignInCompleteParams, raw)
+    try:
+        outcome = await ls.runtime().sign_ins.complete(params.flow_id)
+    except KeyError:
+        from switchboard.protocol.validation import InvalidParams
+
+        raise InvalidParams(
+            "invalid params: flowId: no sign-in with this id (it ended long ago or never began)",
+            "flowId",
+        ) from None
+    return sign_in_result(outcome).to_wire()
+
+
+def sign_in_result(started: PendingSignIn | SignInOutcome) -> SignInResult:
+    if isinstance(started, SignInOutcome):
+        return SignInResult(status=started.status, account=started.account, message=started.message)
+    prompt = started.prompt
+    return SignInResult(
+        status="pending",
+        flow_id=started.flow_id,
+        user_code=prompt.user_code,
+        verification_uri=prompt.verification_uri,
+        auth_url=prompt.auth_url,
+        expires_in=prompt.expires_in,
+    )
+
+
 async def sign_out(ls: SwitchboardServer, raw: Any) -> dict[str, Any]:
     params = parse_params(SignOutParams, raw)
+    ls.runtime().sign_ins.cancel_provider(params.provider)
     remaining = Accounts(ls.runtime().engine).sign_out(params.provider)
     if remaining is None:
         return SignInResult(status="signedOut").to_wire()
@@ -122,9 +175,10 @@ async def count_tokens(ls: SwitchboardServer, raw: Any) -> dict[str, Any]:
     if params.messages is not None:
         request = ChatParams(model=target.id, messages=params.messages, system=params.system)
         counted = await engine.counter.count(request, target)
+    elif params.text is not None:
+        counted = count_text(kind, target.model, params.text)
     else:
-        text = params.text if params.text is not None else _document_text(ls, params)
-        counted = count_text(kind, target.model, text)
+        counted = _count_document(ls, params, kind, target.model)
     pricing = target.info.pricing
     cost = (
         None if pricing is None else round(counted.input_tokens * pricing.input_per_m_tok / 1e6, 9)
@@ -134,17 +188,32 @@ async def count_tokens(ls: SwitchboardServer, raw: Any) -> dict[str, Any]:
     ).to_wire()
 
 
-def _document_text(ls: SwitchboardServer, params: CountTokensParams) -> str:
-    assert params.text_document is not None
-    uri = params.text_document.uri
-    document = ls.workspace.text_documents.get(uri)
-    if document is None:
-        from switchboard.protocol.validation import InvalidParams
+def _count_document(
+    ls: SwitchboardServer, params: CountTokensParams, kind: str, model: str
+) -> TokenCount:
+    """An open document, or a range of it; re-counts reuse the previous version's chunks.
 
+    Counted on the event loop's thread, like every other count: tiktoken's regex is
+    about 1.4x slower on any thread but the first one that used it.
+    """
+    from switchboard.protocol.validation import InvalidParams
+
+    from .documents import counts_for, position_encoding
+
+    ref = params.text_document
+    assert ref is not None
+    open_documents = ls.workspace.text_documents
+    counts = counts_for(ls)
+    counts.forget_all_but(set(open_documents))
+    document = open_documents.get(ref.uri)
+    if document is None:
         raise InvalidParams(
-            f"invalid params: textDocument.uri: {uri} is not open", "textDocument.uri"
+            f"invalid params: textDocument.uri: {ref.uri} is not open", "textDocument.uri"
         )
-    return document.source
+    encoding = position_encoding(document.position_codec.encoding)
+    return counts.count(
+        kind, model, ref.uri, document.version, document.source, ref.range, encoding
+    )
 
 
 async def chat(ls: SwitchboardServer, raw: Any) -> dict[str, Any]:

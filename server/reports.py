@@ -7,15 +7,26 @@ from collections.abc import Callable
 
 from switchboard.protocol.catalog import ModelInfo
 from switchboard.providers.adapters import kinds
+from switchboard.providers.calibration import FILE_NAME as CALIBRATION_FILE
+from switchboard.providers.calibration import Calibration
 from switchboard.providers.config import Config, apply_overrides, config_path, data_dir, load_config
+from switchboard.providers.credential_store import CredentialStore
 from switchboard.providers.engine import ChatEngine
 
 
-def _engine(config_file: str | None) -> tuple[ChatEngine, Config]:
+def engine_for(config_file: str | None) -> tuple[ChatEngine, Config]:
+    """The engine the server would build: the config file, the data dir, the credential store."""
     known = frozenset(kinds())
     path = config_path(config_file)
     config = apply_overrides(load_config(path, known), None, known)
-    return ChatEngine(config, model_cache_dir=data_dir() / "models"), config
+    directory = data_dir()
+    engine = ChatEngine(
+        config,
+        model_cache_dir=directory / "models",
+        store=CredentialStore(directory),
+        calibration=Calibration(directory / CALIBRATION_FILE),
+    )
+    return engine, config
 
 
 def _tokens(n: int | None) -> str:
@@ -35,7 +46,7 @@ def print_models(config_file: str | None, out: Callable[[str], None] = print) ->
     """The catalog merged with each provider's list (cached; a slow provider is skipped)."""
     import asyncio
 
-    engine, _ = _engine(config_file)
+    engine, _ = engine_for(config_file)
 
     async def listed() -> list[ModelInfo]:
         try:
@@ -71,7 +82,7 @@ def print_models(config_file: str | None, out: Callable[[str], None] = print) ->
 
 
 def print_doctor(config_file: str | None, out: Callable[[str], None] = print) -> int:
-    engine, config = _engine(config_file)
+    engine, config = engine_for(config_file)
     path = config_path(config_file)
     problems = 0
     out(f"config file: {path}" + ("" if path.exists() else " (not found: defaults apply)"))
@@ -79,6 +90,14 @@ def print_doctor(config_file: str | None, out: Callable[[str], None] = print) ->
         problems += 1
         out(f"  problem: {issue}")
     out(f"data dir:    {data_dir()}")
+    if engine.store is not None:
+        out(f"keys stored in: {engine.store.describe()}")
+        if engine.store.fallback:
+            out(
+                "  warning: no OS keyring works here, so signed-in keys are kept in that file "
+                "(readable by you only); install and unlock a Secret Service (e.g. "
+                "gnome-keyring) to use the OS keyring"
+            )
     out(f"default model: {engine.default_model()}")
     out("providers:")
     for provider in engine.provider_ids():
@@ -86,6 +105,12 @@ def print_doctor(config_file: str | None, out: Callable[[str], None] = print) ->
         credential = engine.credential(provider)
         if credential is not None:
             state = f"credentials from {credential.source}"
+        elif engine.settings(provider).oauth is not None:
+            state = (
+                "signed in (OAuth)"
+                if engine.has_credentials(provider)
+                else f"not signed in: switchboard login {provider}"
+            )
         elif engine.has_credentials(provider) and adapter.api_key_envs:
             state = "credentials from the provider's own chain (checked on first use)"
         elif adapter.api_key_envs:

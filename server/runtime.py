@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from switchboard.providers.adapters import kinds
+from switchboard.providers.calibration import FILE_NAME as CALIBRATION_FILE
+from switchboard.providers.calibration import Calibration
 from switchboard.providers.config import (
     ConfigIssue,
     apply_overrides,
@@ -21,6 +23,7 @@ from switchboard.providers.config import (
 )
 from switchboard.providers.credential_store import CredentialStore
 from switchboard.providers.engine import ChatEngine
+from switchboard.providers.signin import SignInFlows
 
 from .journal import Journal
 from .usage import UsageLedger
@@ -39,8 +42,12 @@ class Runtime:
         self.data_dir = data_dir()
         self.credentials = CredentialStore(self.data_dir)
         self.engine = ChatEngine(
-            self.config, model_cache_dir=self.data_dir / "models", store=self.credentials
+            self.config,
+            model_cache_dir=self.data_dir / "models",
+            store=self.credentials,
+            calibration=Calibration(self.data_dir / CALIBRATION_FILE),
         )
+        self.sign_ins = SignInFlows(self.engine)
         self.ledger = UsageLedger()
         self.journal = Journal(self.data_dir)
         for issue in self.config.issues:
@@ -54,4 +61,5 @@ class Runtime:
         return tuple(i for i in self.config.issues if i not in before)
 
     async def aclose(self) -> None:
+        await self.sign_ins.aclose()
         await self.engine.aclose()

@@ -105,7 +105,7 @@ def corpus_file(name: str) -> Path:
 def test_registered_with_its_options_and_listed_without_config() -> None:
     assert isinstance(adapter_for("copilot"), CopilotAdapter)
     assert "copilot" in listed_kinds()
-    assert option_keys("copilot") == {"enterprise_host", "github_api_url"}
+    assert option_keys("copilot") == {"enterprise_host", "github_api_url", "github_url"}
     assert CopilotAdapter.api_key_envs == ("GITHUB_COPILOT_TOKEN",)
 
 

@@ -40,7 +40,7 @@ def build(settings: ProviderSettings = SETTINGS, **fields: Any) -> Any:
 
 def test_registered_with_its_options() -> None:
     assert isinstance(adapter_for("openrouter"), OpenRouterAdapter)
-    assert option_keys("openrouter") == {"referer", "title", "provider"}
+    assert option_keys("openrouter") == {"referer", "title", "provider", "auth_site"}
 
 
 def test_url_headers_and_body() -> None:

@@ -42,11 +42,11 @@ _ADAPTERS: dict[str, AdapterEntry] = {
     "xai": AdapterEntry("switchboard.providers.adapters.xai:XAIAdapter"),
     "openrouter": AdapterEntry(
         "switchboard.providers.adapters.openrouter:OpenRouterAdapter",
-        options=frozenset({"referer", "title", "provider"}),
+        options=frozenset({"referer", "title", "provider", "auth_site"}),
     ),
     "copilot": AdapterEntry(
         "switchboard.providers.adapters.copilot:CopilotAdapter",
-        options=frozenset({"enterprise_host", "github_api_url"}),
+        options=frozenset({"enterprise_host", "github_api_url", "github_url"}),
     ),
     **{
         kind: AdapterEntry(

@@ -81,6 +81,13 @@ class AnthropicAdapter(AdapterDefaults):
     api_key_envs: ClassVar[tuple[str, ...]] = ("ANTHROPIC_API_KEY",)
     framing: ClassVar[Framing] = "sse"
 
+    def temperature_range(self, target: ModelTarget) -> tuple[float, float]:
+        return (0.0, 1.0)
+
+    def accepts_temperature(self, params: ChatParams, target: ModelTarget) -> bool:
+        # Extended thinking rejects any change to temperature.
+        return not _budget(params)
+
     def build_request(
         self,
         params: ChatParams,

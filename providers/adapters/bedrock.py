@@ -142,6 +142,13 @@ class BedrockAdapter(AdapterDefaults):
     api_key_envs: ClassVar[tuple[str, ...]] = ("AWS_BEARER_TOKEN_BEDROCK",)
     framing: ClassVar[Framing] = "eventstream"
 
+    def temperature_range(self, target: ModelTarget) -> tuple[float, float]:
+        return (0.0, 1.0)  # Converse's inferenceConfig range, for every model family
+
+    def accepts_temperature(self, params: ChatParams, target: ModelTarget) -> bool:
+        thinking = params.thinking is not None and params.thinking.budget_tokens > 0
+        return not (thinking and "anthropic" in target.model)
+
     def build_request(
         self,
         params: ChatParams,

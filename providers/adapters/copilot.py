@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from switchboard.protocol.chat import (
     ChatEvent,
@@ -45,6 +45,7 @@ from ..base import (
     bad_option,
     join_url,
     option,
+    url_option,
 )
 from ..copilot_apps import find_app_token
 from ..copilot_token import (
@@ -54,11 +55,15 @@ from ..copilot_token import (
     github_api_url,
     token_url,
 )
+from ..device_flow import GITHUB_HOST, github_login_url
 from ..errors import ProviderError, json_body
 from ..http import HttpRequest
 from ..json_values import positive_int as _positive
 from ..redact import register_secret
 from ..sse import SSEEvent
+
+if TYPE_CHECKING:
+    from ..signin_flows import FlowHttp, GitHubDeviceSignIn
 from .openai_chat import FINISH_REASONS, JsonObject, OpenAIChatAdapter, OpenAIChatDecoder
 
 EDITOR_HEADERS: Mapping[str, str] = {
@@ -281,12 +286,23 @@ class CopilotAdapter(OpenAIChatAdapter):
         register_secret(found.token)
         return Credential(secret=found.token, source=f"github-copilot:{found.file}")
 
-    def github_api(self, settings: ProviderSettings) -> str:
-        url = option(settings, "github_api_url")
+    def sign_in_flow(self, settings: ProviderSettings, http: FlowHttp) -> GitHubDeviceSignIn:
+        from ..signin_flows import GitHubDeviceSignIn
+
+        return GitHubDeviceSignIn(http, self.github_web(settings))
+
+    def github_web(self, settings: ProviderSettings) -> str:
+        """Where the device flow runs: github.com, the enterprise host, or `github_url`."""
+        url = url_option(settings, "github_url")
         if url is not None:
-            if not isinstance(url, str) or not url.startswith(("https://", "http://")):
-                raise bad_option(settings, "github_api_url", "an http(s) URL")
-            return url.rstrip("/")
+            return url
+        host = option(settings, "enterprise_host")
+        return github_login_url(host if isinstance(host, str) and host.strip() else GITHUB_HOST)
+
+    def github_api(self, settings: ProviderSettings) -> str:
+        url = url_option(settings, "github_api_url")
+        if url is not None:
+            return url
         host = option(settings, "enterprise_host")
         if host is not None and (not isinstance(host, str) or not host.strip()):
             raise bad_option(settings, "enterprise_host", "a host name such as 'example.ghe.com'")

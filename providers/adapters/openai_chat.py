@@ -328,6 +328,9 @@ class OpenAIChatAdapter(AdapterDefaults):
         """Provider-specific fields, merged before providerOptions."""
         return {}
 
+    def accepts_temperature(self, params: ChatParams, target: ModelTarget) -> bool:
+        return not self.is_reasoning_model(target.model)
+
     def is_reasoning_model(self, model: str) -> bool:
         """o-series and gpt-5 reject a non-default temperature and take reasoning_effort."""
         name = model.lower().rsplit("/", 1)[-1]

@@ -393,6 +393,10 @@ class OpenAIResponsesAdapter(OpenAIChatAdapter):
     chat_path: ClassVar[str] = "responses"
     reasoning_model_prefixes: ClassVar[tuple[str, ...]] = ("o1", "o3", "o4", "gpt-5", "gpt-6")
 
+    def accepts_temperature(self, params: ChatParams, target: ModelTarget) -> bool:
+        reasoning = self.is_reasoning_model(target.model) or target.info.capabilities.thinking
+        return not reasoning
+
     def build_body(
         self, params: ChatParams, target: ModelTarget, settings: ProviderSettings
     ) -> JsonObject:

@@ -18,7 +18,7 @@ import json
 import math
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from switchboard.protocol.chat import (
     ChatEvent,
@@ -31,10 +31,13 @@ from switchboard.protocol.chat import (
 )
 from switchboard.protocol.errors import ErrorCode
 
-from ..base import Credential, ListedModel, ModelTarget, ProviderSettings, option
+from ..base import Credential, ListedModel, ModelTarget, ProviderSettings, option, url_option
 from ..errors import RETRYABLE, ProviderError, classify, retry_after_ms
 from ..http import HttpRequest
 from .openai_chat import JsonObject, OpenAIChatAdapter, OpenAIChatDecoder
+
+if TYPE_CHECKING:
+    from ..signin_flows import FlowHttp, OpenRouterSignIn
 
 DEFAULT_REFERER = "https://github.com/switchboard-lsp/switchboard"
 DEFAULT_TITLE = "Switchboard"
@@ -169,6 +172,14 @@ class OpenRouterAdapter(OpenAIChatAdapter):
         request = super().build_request(params, target, settings, credential)
         request.headers = {**self.attribution_headers(settings), **request.headers}
         return request
+
+    def sign_in_flow(self, settings: ProviderSettings, http: FlowHttp) -> OpenRouterSignIn:
+        """PKCE in the browser, ending in an API key; the site is the API's host unless set."""
+        from ..signin_flows import OpenRouterSignIn
+
+        api = (settings.base_url or self.default_base_url).rstrip("/")
+        site = url_option(settings, "auth_site") or api.removesuffix("/api/v1")
+        return OpenRouterSignIn(http, site=site, api=api)
 
     def attribution_headers(self, settings: ProviderSettings) -> dict[str, str]:
         return {

@@ -163,6 +163,13 @@ class VertexAdapter(AdapterDefaults):
     def _env(self) -> Mapping[str, str]:
         return os.environ if self._environ is None else self._environ
 
+    def temperature_range(self, target: ModelTarget) -> tuple[float, float]:
+        return (0.0, 1.0) if self.claude(target.model) else (0.0, 2.0)
+
+    def accepts_temperature(self, params: ChatParams, target: ModelTarget) -> bool:
+        thinking = params.thinking is not None and params.thinking.budget_tokens > 0
+        return not (self.claude(target.model) and thinking)
+
 
 class VertexClaudeAdapter(VertexAdapter):
     """The catalog says "messages": a Claude model whatever its name."""

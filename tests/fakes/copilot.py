@@ -3,7 +3,8 @@
 - `GET /copilot_internal/v2/token` takes `Authorization: token <GitHub token>`
   and answers the envelope Copilot Chat for VS Code reads (copilotToken.ts):
   `{token, expires_at, refresh_in, endpoints: {api, ...}, sku, ...}`, where
-  `endpoints.api` is this fake. Every exchange issues a new token.
+  `endpoints.api` is this fake. Every exchange issues a new token, valid for
+  `lifetime_s` (then refused with 401, as after a real expiry).
 - `POST /chat/completions` wants `Authorization: Bearer <Copilot token>` (a
   GitHub token there, or a token made stale by `expire_tokens()`, gets a
   401) and the integration headers (else a 400, as CAPI answers). Streams
@@ -256,13 +257,18 @@ class _Answer:
 class FakeCopilot(FakeHTTPServer):
     github_token = "gho_" + "SwbFakeCopilotGithubToken0123456"
 
-    def __init__(self, *, split_choices: bool = False, refresh_in: int = 1500) -> None:
+    def __init__(
+        self, *, split_choices: bool = False, refresh_in: int = 1500, lifetime_s: int = 1800
+    ) -> None:
         super().__init__(default=lambda request: self._chat_reply(Scenario(), request))
         self.split_choices = split_choices
         self.refresh_in = refresh_in
+        self.lifetime_s = lifetime_s
+        #: GitHub tokens the exchange accepts; a test can share FakeGitHub.issued_tokens.
+        self.github_tokens: list[str] = [self.github_token]
         self.models = default_models()
         self.issued: list[str] = []
-        self._valid: set[str] = set()
+        self._valid: dict[str, float] = {}  # token -> expires_at
         self.no_copilot = False
 
     def __enter__(self) -> FakeCopilot:
@@ -302,7 +308,8 @@ class FakeCopilot(FakeHTTPServer):
         )
 
     def _token_reply(self, request: RecordedRequest) -> Reply:
-        if request.headers.get("authorization") != f"token {self.github_token}":
+        given = request.headers.get("authorization", "").removeprefix("token ")
+        if given not in self.github_tokens:
             body = {
                 "message": "Bad credentials",
                 "documentation_url": "https://docs.github.com/rest",
@@ -324,14 +331,14 @@ class FakeCopilot(FakeHTTPServer):
                 status=403,
             )
         now = int(time.time())
-        expires_at = now + 1800
+        expires_at = now + self.lifetime_s
         token = (
             f"tid={_random(32, '0123456789abcdef')};exp={expires_at};sku=monthly_subscriber;"
             f"proxy-ep=proxy.individual.githubcopilot.com;st=dotcom;chat=1;8kp=1:"
             + _random(64, "0123456789abcdef")
         )
         self.issued.append(token)
-        self._valid.add(token)
+        self._valid[token] = expires_at
         return Reply.json(
             {
                 "chat_enabled": True,
@@ -353,7 +360,7 @@ class FakeCopilot(FakeHTTPServer):
 
     def _check_token(self, request: RecordedRequest) -> Reply | None:
         token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-        if token in self._valid:
+        if token in self._valid and time.time() < self._valid[token]:
             return None
         message = "unauthorized: token expired" if token in self.issued else "unauthorized"
         return Reply(

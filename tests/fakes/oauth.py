@@ -52,23 +52,21 @@ class _Grant:
     used: bool = False
 
 
-class FakeOpenRouterAuth(FakeHTTPServer):
+class OpenRouterKeyGrants:
+    """OpenRouter's PKCE key flow: `/auth` (the user approves) and `/api/v1/auth/keys`."""
+
     def __init__(self) -> None:
-        super().__init__()
         self.grants: dict[str, _Grant] = {}
         self.keys: list[str] = []
 
-    def __enter__(self) -> FakeOpenRouterAuth:
-        self.start()
-        return self
-
-    def _next_reply(self, request: RecordedRequest) -> Reply:
+    def reply(self, request: RecordedRequest) -> Reply | None:
+        """The answer when the request is part of the key flow, else None."""
         path = urlsplit(request.path).path
         if request.method == "GET" and path == "/auth":
             return self._authorize(request)
         if request.method == "POST" and path == "/api/v1/auth/keys":
             return self._keys(request)
-        return Reply.json({"error": {"code": 404, "message": "Not Found"}}, status=404)
+        return None
 
     def _authorize(self, request: RecordedRequest) -> Reply:
         query = _query(request)
@@ -99,6 +97,30 @@ class FakeOpenRouterAuth(FakeHTTPServer):
         key = "sk-or-v1-" + secrets.token_hex(32)
         self.keys.append(key)
         return Reply.json({"key": key, "user_id": "user_" + secrets.token_hex(8)})
+
+
+class FakeOpenRouterAuth(FakeHTTPServer):
+    def __init__(self) -> None:
+        super().__init__()
+        self.flow = OpenRouterKeyGrants()
+
+    def __enter__(self) -> FakeOpenRouterAuth:
+        self.start()
+        return self
+
+    @property
+    def grants(self) -> dict[str, _Grant]:
+        return self.flow.grants
+
+    @property
+    def keys(self) -> list[str]:
+        return self.flow.keys
+
+    def _next_reply(self, request: RecordedRequest) -> Reply:
+        answer = self.flow.reply(request)
+        if answer is not None:
+            return answer
+        return Reply.json({"error": {"code": 404, "message": "Not Found"}}, status=404)
 
 
 class FakeAuthServer(FakeHTTPServer):

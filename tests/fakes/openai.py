@@ -214,6 +214,8 @@ class FakeOpenAI(FakeHTTPServer):
 
     def __init__(self) -> None:
         super().__init__(default=lambda request: self._scenario_reply(Scenario(), request))
+        #: Bearer tokens accepted besides api_key (a test can share an auth server's list).
+        self.accepted_tokens: list[str] = []
 
     def __enter__(self) -> FakeOpenAI:
         self.start()
@@ -265,9 +267,9 @@ class FakeOpenAI(FakeHTTPServer):
         authorization = request.headers.get("authorization", "")
         if not authorization:
             return error_reply(401, _MISSING_KEY, "invalid_request_error")
-        if authorization == f"Bearer {self.api_key}":
-            return None
         key = authorization.removeprefix("Bearer ").strip()
+        if key == self.api_key or key in self.accepted_tokens:
+            return None
         message = f"Incorrect API key provided: {_masked(key)}."
         message += f" You can find your API key at {_KEYS_PAGE}."
         return error_reply(401, message, "invalid_request_error", "invalid_api_key")

@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .http import RecordedRequest, Reply
+from .oauth import OpenRouterKeyGrants
 from .openai import FakeOpenAI
 from .scenario import Scenario
 
@@ -94,8 +95,19 @@ class FakeOpenRouter(FakeOpenAI):
         prompt, completion = self.prices
         return round(scenario.input_tokens * prompt + scenario.output_tokens * completion, 10)
 
+    @property
+    def key_flow(self) -> OpenRouterKeyGrants:
+        """The PKCE key flow on this server; the keys it issues are accepted like api_key."""
+        flow = getattr(self, "_key_flow", None)
+        if flow is None:
+            flow = self._key_flow = OpenRouterKeyGrants()
+        return flow
+
     def _next_reply(self, request: RecordedRequest) -> Reply:
         path = urlsplit(request.path).path
+        signing_in = self.key_flow.reply(request)
+        if signing_in is not None:
+            return signing_in
         if request.method == "GET" and path == "/api/v1/models":
             return _json_reply({"data": [self._model(name) for name in self.models]})
         denied = self._check_key(request)
@@ -107,7 +119,8 @@ class FakeOpenRouter(FakeOpenAI):
 
     def _check_key(self, request: RecordedRequest) -> Reply | None:
         authorization = request.headers.get("authorization", "")
-        if authorization == f"Bearer {self.api_key}":
+        given = authorization.removeprefix("Bearer ")
+        if given == self.api_key or given in self.key_flow.keys:
             return None
         message = "No cookie auth credentials found" if not authorization else "User not found."
         return _json_reply({"error": {"message": message, "code": 401}}, 401)

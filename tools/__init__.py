@@ -1,0 +1,1 @@
+"""Maintenance scripts: run each as a script (`python tools/check_catalog.py`)."""
