@@ -46,4 +46,10 @@ class CountTokensResult(WireModel):
     input_tokens: int
     exact: bool
     method: str
-    cost_usd: float | None = None
+    cost_usd: float | None = Field(
+        default=None, description="the input's cost at the model's rates; null when unpriced"
+    )
+    max_cost_usd: float | None = Field(
+        default=None,
+        description="the input's cost plus the longest answer the model could write after it",
+    )

@@ -41,7 +41,7 @@ from .framing import framer_for
 from .http import HttpRequest
 from .models import ModelDirectory
 from .pricing import cost_of, reported_cost
-from .shaping import input_upper_bound, shape
+from .shaping import answer_room, input_upper_bound, shape
 from .transport import Timeouts, Transport
 
 Emit = Callable[[ChatEvent], None]
@@ -230,6 +230,18 @@ class ChatEngine:
         return reported_cost(
             usage, cost_of(usage, target.info.pricing, extras.tiers if extras else ())
         )
+
+    def cost_before_sending(
+        self, target: ModelTarget, input_tokens: int
+    ) -> tuple[float | None, float | None]:
+        """The input's cost, and the most the request could cost with the longest answer
+        the model could write after this input; None where the model has no price."""
+        input_only = self.cost(target, Usage(input_tokens=input_tokens))
+        if input_only is None:
+            return None, None
+        longest = answer_room(target, input_tokens)
+        whole = self.cost(target, Usage(input_tokens=input_tokens, output_tokens=longest))
+        return input_only.total_usd, whole.total_usd if whole is not None else None
 
     # ---- chat --------------------------------------------------------------
 

@@ -82,10 +82,9 @@ def _max_tokens(
         return params.max_tokens
     input_limit = target.info.max_input_tokens or window
     ceiling = max_output or window
-    if _room(window, upper_bound) >= ceiling and upper_bound <= input_limit:
-        room = ceiling  # the cheap bound already shows the input fits: no need to tokenize
-        estimate = None
-    else:
+    estimate: int | None = None
+    # The cheap bound often shows the input fits with room for the longest answer: no tokenizing.
+    if _room(window, upper_bound) < ceiling or upper_bound > input_limit:
         estimate = estimate_input()
         if estimate > input_limit:
             raise ProviderError(
@@ -95,10 +94,7 @@ def _max_tokens(
                 provider=target.provider,
                 suggestion="shorten the conversation, or pick a model with a larger window",
             )
-        room = _room(window, estimate)
-    allowed = max(min(ceiling, room), MIN_VIABLE_TOKENS)
-    if max_output:
-        allowed = min(allowed, max_output)
+    allowed = answer_room(target, upper_bound if estimate is None else estimate)
     wanted = params.max_tokens
     if wanted is None:
         return allowed
@@ -111,6 +107,16 @@ def _max_tokens(
         warnings.append(f"maxTokens {wanted:,} lowered to {allowed:,}: {reason}")
         return allowed
     return wanted
+
+
+def answer_room(target: ModelTarget, input_tokens: int) -> int:
+    """The longest answer a request with this input can get (the max_tokens shaping sends)."""
+    window = target.info.context_window
+    max_output = target.info.max_output_tokens
+    if not window:
+        return max_output or MIN_VIABLE_TOKENS
+    allowed = max(min(max_output or window, _room(window, input_tokens)), MIN_VIABLE_TOKENS)
+    return min(allowed, max_output) if max_output else allowed
 
 
 def _room(window: int, input_tokens: int) -> int:

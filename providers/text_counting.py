@@ -39,10 +39,10 @@ from .tokens import (
     CL100K_BASE,
     O200K_BASE,
     TokenCount,
-    _method,
     encoding_name_for,
     get_encoding,
     known_encoding,
+    method_name,
 )
 
 SPLITTABLE_ENCODINGS = frozenset({CL100K_BASE, O200K_BASE})
@@ -262,7 +262,7 @@ def count_for_model(
     """A TokenCount for a model: `tokens_of(counter, encoding_name)` counts with its encoding."""
     name = encoding_name_for(provider, model)
     exact = known_encoding(model) is not None
-    return TokenCount(tokens_of(counter_for(name), name), exact, _method(name, exact))
+    return TokenCount(tokens_of(counter_for(name), name), exact, method_name(name, exact))
 
 
 def count_text_chunked(provider: str, model: str, text: str) -> TokenCount:

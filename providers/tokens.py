@@ -161,7 +161,7 @@ def count_text(provider: str, model: str, text: str) -> TokenCount:
     name = encoding_name_for(provider, model)
     exact = known_encoding(model) is not None
     tokens = len(get_encoding(name).encode_ordinary(text))
-    return TokenCount(tokens, exact, _method(name, exact))
+    return TokenCount(tokens, exact, method_name(name, exact))
 
 
 def count_messages(
@@ -186,7 +186,7 @@ def count_messages(
         counter.tool(tool)
     total = counter.tokens + REPLY_PRIMING_TOKENS
     exact = counter.exact and known_encoding(model) is not None
-    return TokenCount(total, exact, _method(name, exact))
+    return TokenCount(total, exact, method_name(name, exact))
 
 
 class _Counter:
@@ -243,5 +243,5 @@ def _parse_ranks(data: bytes) -> dict[bytes, int]:
     return ranks
 
 
-def _method(name: str, exact: bool) -> str:
+def method_name(name: str, exact: bool) -> str:
     return f"tiktoken:{name}" if exact else f"estimate:{name}"

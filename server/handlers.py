@@ -179,12 +179,13 @@ async def count_tokens(ls: SwitchboardServer, raw: Any) -> dict[str, Any]:
         counted = count_text(kind, target.model, params.text)
     else:
         counted = _count_document(ls, params, kind, target.model)
-    pricing = target.info.pricing
-    cost = (
-        None if pricing is None else round(counted.input_tokens * pricing.input_per_m_tok / 1e6, 9)
-    )
+    cost, most = engine.cost_before_sending(target, counted.input_tokens)
     return CountTokensResult(
-        input_tokens=counted.input_tokens, exact=counted.exact, method=counted.method, cost_usd=cost
+        input_tokens=counted.input_tokens,
+        exact=counted.exact,
+        method=counted.method,
+        cost_usd=cost,
+        max_cost_usd=most,
     ).to_wire()
 
 

@@ -33,6 +33,8 @@ async def test_count_tokens_exact_for_openai(session: Session) -> None:
     assert counted["exact"] is True
     assert counted["method"] == "tiktoken:o200k_base"
     assert counted["costUsd"] == pytest.approx(counted["inputTokens"] * 2.5 / 1e6)
+    # gpt-4o: $10/MTok out, 16,384 tokens at most: the longest answer adds $0.16384.
+    assert counted["maxCostUsd"] == pytest.approx(counted["costUsd"] + 16_384 * 10 / 1e6)
 
 
 async def test_count_tokens_estimate_for_anthropic(session: Session) -> None:

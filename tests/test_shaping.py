@@ -173,3 +173,21 @@ def test_the_upper_bound_is_never_below_the_count() -> None:
         ]
     )
     assert input_upper_bound(image) >= IMAGE_TOKENS_BOUND
+
+
+def test_cost_before_sending_prices_the_input_and_the_longest_answer() -> None:
+    from switchboard.providers.config import Config
+    from switchboard.providers.engine import ChatEngine
+    from switchboard.providers.shaping import answer_room
+
+    engine = ChatEngine(Config())
+    target = engine.resolve("openai/gpt-4o")
+    pricing = target.info.pricing
+    assert pricing is not None and target.info.max_output_tokens
+    input_usd, most_usd = engine.cost_before_sending(target, 10_000)
+    assert input_usd == pytest.approx(10_000 * pricing.input_per_m_tok / 1e6)
+    longest = answer_room(target, 10_000)
+    assert longest == target.info.max_output_tokens
+    assert most_usd == pytest.approx(input_usd + longest * pricing.output_per_m_tok / 1e6)
+    unpriced = engine.resolve("copilot/gpt-5-mini")
+    assert engine.cost_before_sending(unpriced, 10_000) == (None, None)
