@@ -1,0 +1,100 @@
+// The messages the editor commands send (pure: unit tested).
+import type { Message } from './protocol';
+
+export interface CodeContext {
+  /** The file name as the user knows it (workspace-relative when possible). */
+  fileName: string;
+  languageId: string;
+  code: string;
+  startLine: number; // 1-based
+  endLine: number;
+}
+
+function fence(code: string, languageId: string): string {
+  const longest = Math.max(2, ...Array.from(code.matchAll(/`+/g), (m) => m[0].length));
+  const marker = '`'.repeat(longest + 1);
+  return `${marker}${languageId}\n${code}\n${marker}`;
+}
+
+export function describeContext(context: CodeContext): string {
+  const lines =
+    context.startLine === context.endLine
+      ? `line ${context.startLine}`
+      : `lines ${context.startLine}-${context.endLine}`;
+  return `From \`${context.fileName}\` (${lines}):\n\n${fence(context.code, context.languageId)}`;
+}
+
+export function askAboutSelection(context: CodeContext, question: string): string {
+  return `${describeContext(context)}\n\n${question.trim()}`;
+}
+
+export function explainSelection(context: CodeContext): string {
+  return `${describeContext(context)}\n\nExplain what this code does, step by step, and point out anything surprising.`;
+}
+
+export const REFACTOR_SYSTEM =
+  'You rewrite code. Answer with the rewritten code only, in one fenced code block, ' +
+  'with no explanation before or after it. Keep the indentation of the original.';
+
+export function refactorSelection(context: CodeContext, instruction: string): Message[] {
+  return [
+    {
+      role: 'user',
+      content: `${describeContext(context)}\n\nRewrite this code: ${instruction.trim()}`,
+    },
+  ];
+}
+
+export const COMPLETION_SYSTEM =
+  'You are a code completion engine. Reply with exactly the text to insert at <CURSOR>: ' +
+  'no explanation, no markdown fence, no repetition of the text around the cursor.';
+
+export interface CompletionContext {
+  fileName: string;
+  languageId: string;
+  before: string;
+  after: string;
+}
+
+/** The text around the cursor, cut to a budget of characters (more before than after). */
+export function completionContext(
+  text: string,
+  offset: number,
+  fileName: string,
+  languageId: string,
+  budget = 8000,
+): CompletionContext {
+  const beforeBudget = Math.floor(budget * 0.75);
+  const start = Math.max(0, offset - beforeBudget);
+  const end = Math.min(text.length, offset + (budget - (offset - start)));
+  return { fileName, languageId, before: text.slice(start, offset), after: text.slice(offset, end) };
+}
+
+export function completionMessages(context: CompletionContext): Message[] {
+  return [
+    {
+      role: 'user',
+      content:
+        `File \`${context.fileName}\` (${context.languageId}). Complete the code at <CURSOR>.\n\n` +
+        `${context.before}<CURSOR>${context.after}`,
+    },
+  ];
+}
+
+/** The code of the first fenced block of an answer, or the whole answer when it has none. */
+export function extractCode(answer: string): string {
+  const match = /(^|\n)[ \t]*(`{3,}|~{3,})[^\n]*\n([\s\S]*?)\n[ \t]*\2[ \t]*(\n|$)/.exec(answer);
+  if (match) {
+    return match[3];
+  }
+  const open = /(^|\n)[ \t]*(`{3,}|~{3,})[^\n]*\n([\s\S]*)$/.exec(answer);
+  return open ? open[3] : answer.trim();
+}
+
+/** The rewrite, ending like the original did (a selection of whole lines keeps its last newline). */
+export function fitReplacement(original: string, replacement: string): string {
+  const ending = /\r?\n$/.exec(original)?.[0] ?? '';
+  const body = replacement.replace(/\s+$/, '');
+  const trailingSpace = ending ? '' : (/[ \t]*$/.exec(original)?.[0] ?? '');
+  return body + trailingSpace + ending;
+}

@@ -1,0 +1,58 @@
+// The editor settings the server reads (initializationOptions and didChangeConfiguration):
+// the same keys as its config file, and only those, since it reports keys it does not know.
+
+export interface SettingsReader {
+  get<T>(section: string): T | undefined;
+}
+
+export interface ServerSettings {
+  defaultModel?: string;
+  fastModel?: string;
+  providers?: Record<string, unknown>;
+}
+
+export function serverSettings(config: SettingsReader): ServerSettings {
+  const settings: ServerSettings = {};
+  const defaultModel = config.get<string>('defaultModel')?.trim();
+  if (defaultModel) {
+    settings.defaultModel = defaultModel;
+  }
+  const fastModel = config.get<string>('fastModel')?.trim();
+  if (fastModel) {
+    settings.fastModel = fastModel;
+  }
+  const providers = config.get<Record<string, unknown>>('providers');
+  if (providers && typeof providers === 'object' && Object.keys(providers).length > 0) {
+    settings.providers = providers;
+  }
+  return settings;
+}
+
+/** Settings that need the server started again rather than told. */
+export const RESTART_SECTIONS = ['switchboard.server'];
+export const SERVER_SECTIONS = ['switchboard.defaultModel', 'switchboard.fastModel', 'switchboard.providers'];
+
+interface ModelChoice {
+  id: string;
+  available: boolean;
+  isDefaultFast: boolean;
+}
+
+/**
+ * The model for quick jobs (Complete Here): the fastModel setting, else the server's default
+ * fast model when its provider has credentials, else the chat model.
+ */
+export function pickFastModel(
+  models: readonly ModelChoice[],
+  fastSetting: string | undefined,
+  chatSetting: string | undefined,
+): string | undefined {
+  if (fastSetting) {
+    return fastSetting;
+  }
+  const fast = models.find((model) => model.isDefaultFast);
+  if (fast?.available) {
+    return fast.id;
+  }
+  return chatSetting || fast?.id;
+}

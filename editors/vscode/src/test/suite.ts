@@ -1,0 +1,318 @@
+// Integration tests inside a real VS Code extension host (code-server), against the real
+// `switchboard serve` talking to a loopback OpenAI fake (scripts/fake_provider.py).
+import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { SwitchboardApi } from '../extension';
+import { describeError } from '../errors';
+import { formatUsd, statusText } from '../format';
+import {
+  Methods,
+  type ChatProgress,
+  type ProviderInfo,
+  type SetApiKeyResult,
+  type SignInResult,
+  type UsageResult,
+} from '../protocol';
+import { checkpoint, sleep, test, waitFor } from './harness';
+
+// What the fake answers (scripts/fake_provider.py).
+const CHAT_TEXT =
+  "**Hello** from the fake provider. Here is a function:\n\n" +
+  "```python\ndef greet(name):\n    return f'Hello, {name}!'\n```\n\n" +
+  '- it streams\n- it has a `code block`\n';
+const SLOW_TEXT = Array.from({ length: 60 }, (_, i) => `word${i}`).join(' ');
+
+let api: SwitchboardApi;
+
+function workspaceFile(name: string): vscode.Uri {
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  assert.ok(folder, 'the tests run with a workspace folder open');
+  return vscode.Uri.joinPath(folder.uri, name);
+}
+
+async function openSample(): Promise<vscode.TextEditor> {
+  const document = await vscode.workspace.openTextDocument(workspaceFile('sample.py'));
+  return vscode.window.showTextDocument(document, vscode.ViewColumn.One);
+}
+
+async function setting(key: string, value: unknown): Promise<void> {
+  await vscode.workspace.getConfiguration('switchboard').update(key, value, vscode.ConfigurationTarget.Global);
+}
+
+function lastAssistant() {
+  const turn = api.chat.lastAnswer;
+  assert.ok(turn, 'the chat has an answer');
+  return turn;
+}
+
+test('activation starts the real server, found on the PATH, with the settings as initializationOptions', async () => {
+  const extension = vscode.extensions.getExtension<SwitchboardApi>('switchboard.switchboard');
+  assert.ok(extension, 'the extension is installed');
+  api = extension.isActive ? extension.exports : await extension.activate();
+  await waitFor('the server to run', () => api.connection.state === 'running', 30000);
+  assert.equal(api.connection.server?.origin, 'path');
+  assert.equal(api.connection.server?.command, process.env.SWITCHBOARD_E2E_SERVER);
+  const models = await api.models.list();
+  const gpt4o = models.find((model) => model.id === 'openai/gpt-4o');
+  assert.ok(gpt4o?.available, 'openai has the fake key');
+  assert.equal(models.find((model) => model.id === 'anthropic/claude-sonnet-4-5')?.available, false);
+  assert.equal(api.status.text, '$(sparkle) 0 tok · $0.00');
+});
+
+test('the chat view shows the answer, rendered, with model, tokens and cost; the status bar too', async () => {
+  await openSample();
+  await vscode.commands.executeCommand('switchboard.chat', 'Say hello and show a function.');
+  const turn = lastAssistant();
+  assert.equal(turn.error, undefined);
+  assert.equal(turn.answer.text, CHAT_TEXT);
+  assert.equal(turn.answer.model, 'openai/gpt-4o', 'switchboard.defaultModel went as an initializationOption');
+  assert.deepEqual(
+    { input: turn.answer.usage?.inputTokens, output: turn.answer.usage?.outputTokens },
+    { input: 1200, output: 800 },
+  );
+  assert.equal(turn.answer.cost?.totalUsd, 0.011);
+  await waitFor('the status bar to count the chat', () => api.status.text === '$(sparkle) 2k tok · $0.011');
+  await checkpoint('chat', {
+    screenshot: 'chat.png',
+    readme: true,
+    webviewIncludes: ['Hello from the fake provider', "return f'Hello, {name}!'", 'openai/gpt-4o · 1.2k in · 800 out · $0.011'],
+    webviewHas: ['strong', '.code-block button[data-action="copy"]', '.code-block button[data-action="insert"]'],
+    statusBarIncludes: '2k tok · $0.011',
+  });
+});
+
+test("a code block's Insert and Copy buttons put its code in the editor and on the clipboard", async () => {
+  const document = await vscode.workspace.openTextDocument({ language: 'python', content: '' });
+  await vscode.window.showTextDocument(document, vscode.ViewColumn.One);
+  const code = "def greet(name):\n    return f'Hello, {name}!'";
+  const block = '#messages .message.assistant:last-of-type .code-block';
+  await checkpoint('click-insert', { click: `${block} button[data-action="insert"]` });
+  await waitFor('the inserted code', () => document.getText() === code);
+  await vscode.env.clipboard.writeText('');
+  await checkpoint('click-copy', { click: `${block} button[data-action="copy"]` });
+  assert.equal(
+    await waitFor('the copied code', async () => ((await vscode.env.clipboard.readText()) === code ? code : undefined)),
+    code,
+  );
+  await vscode.window.showTextDocument(document);
+  await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+});
+
+test('the chat view streams the answer as it arrives, and the status bar shows progress', async () => {
+  await vscode.commands.executeCommand('switchboard.newChat');
+  const done = vscode.commands.executeCommand('switchboard.chat', 'Count, slowly.');
+  const partial = await waitFor('some streamed text', () => {
+    const text = api.chat.lastAnswer?.answer.text ?? '';
+    return text.length > 10 && api.chat.lastAnswer?.streaming ? text : undefined;
+  });
+  assert.ok(SLOW_TEXT.startsWith(partial) && partial.length < SLOW_TEXT.length);
+  assert.match(api.status.text, /^\$\(loading~spin\) \d+ tok…$/);
+  await checkpoint('streaming', {
+    screenshot: 'streaming.png',
+    webviewStreamingPrefixOf: SLOW_TEXT,
+    statusBarIncludes: 'tok…',
+  });
+  await done;
+  assert.equal(lastAssistant().answer.text, SLOW_TEXT);
+  assert.equal(lastAssistant().streaming, false);
+});
+
+test('partial results reach the client in several batches before the result', async () => {
+  const batches: ChatProgress[] = [];
+  const result = await api.connection.chat(
+    { messages: [{ role: 'user', content: 'Count, slowly.' }] },
+    (value) => batches.push(value),
+  );
+  assert.ok(batches.length > 5, `${batches.length} batches`);
+  const streamed = batches.flatMap((b) => b.events).filter((e) => e.type === 'text');
+  assert.equal(streamed.map((e) => (e as { text: string }).text).join(''), SLOW_TEXT);
+  assert.equal(result.stopReason, 'endTurn');
+});
+
+test("the chat view's Stop button cancels the request and keeps what arrived", async () => {
+  await vscode.commands.executeCommand('notifications.clearAll');
+  await vscode.commands.executeCommand('switchboard.newChat');
+  const done = vscode.commands.executeCommand('switchboard.chat', 'Count again, slowly.');
+  await waitFor('some streamed text', () => (api.chat.lastAnswer?.answer.text.length ?? 0) > 10);
+  await checkpoint('click-stop', { click: '#stop' });
+  await done;
+  const turn = lastAssistant();
+  assert.equal(turn.cancelled, true);
+  assert.equal(turn.streaming, false);
+  assert.ok(turn.answer.text.length > 0 && turn.answer.text.length < SLOW_TEXT.length);
+  assert.ok(SLOW_TEXT.startsWith(turn.answer.text));
+  assert.equal(api.chat.busy, false);
+});
+
+test('Complete Here streams the completion into the editor at the cursor, without the fence', async () => {
+  const editor = await openSample();
+  const cursor = new vscode.Position(1, 4);
+  editor.selection = new vscode.Selection(cursor, cursor);
+  const outcome = (await vscode.commands.executeCommand('switchboard.completeHere')) as {
+    inserted: string;
+    cancelled: boolean;
+  };
+  assert.deepEqual(outcome, { inserted: 'return a + b', cancelled: false });
+  assert.equal(editor.document.lineAt(1).text, '    return a + b');
+  assert.deepEqual(editor.selection.active, new vscode.Position(1, 16));
+});
+
+test('Escape stops Complete Here and keeps what arrived', async () => {
+  const document = await vscode.workspace.openTextDocument({ language: 'python', content: '# slow_completion\n' });
+  const editor = await vscode.window.showTextDocument(document, vscode.ViewColumn.One);
+  const end = new vscode.Position(1, 0);
+  editor.selection = new vscode.Selection(end, end);
+  const done = vscode.commands.executeCommand('switchboard.completeHere') as Thenable<{
+    inserted: string;
+    cancelled: boolean;
+  }>;
+  await waitFor('the completion to start arriving', () => document.getText().length > 30);
+  await checkpoint('press-escape', { focusEditor: true, press: 'Escape' });
+  const outcome = await done;
+  assert.equal(outcome.cancelled, true);
+  assert.ok(outcome.inserted.length > 0 && outcome.inserted.length < SLOW_TEXT.length, outcome.inserted);
+  await sleep(300);
+  assert.equal(document.getText(), `# slow_completion\n${outcome.inserted}`, 'nothing arrives after the stop');
+  await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+});
+
+test('Refactor Selection shows the rewrite as a diff and applies it when accepted', async () => {
+  const editor = await openSample();
+  editor.selection = new vscode.Selection(0, 0, 2, 0);
+  const shown = await vscode.commands.executeCommand('switchboard.refactorSelection', 'add type hints');
+  assert.equal(shown, true);
+  const tab = await waitFor('the diff tab', () =>
+    vscode.window.tabGroups.all
+      .flatMap((group) => group.tabs)
+      .find((t) => t.input instanceof vscode.TabInputTextDiff && t.input.modified.scheme === 'switchboard-proposal'),
+  );
+  const input = tab.input as vscode.TabInputTextDiff;
+  assert.equal(path.basename(input.original.fsPath), 'sample.py');
+  assert.equal(editor.document.lineAt(0).text, 'def add(a, b):', 'nothing changes before the user accepts');
+  assert.equal(await vscode.commands.executeCommand('switchboard.acceptProposal'), true);
+  assert.equal(editor.document.getText(), 'def add(a: int, b: int) -> int:\n    return a + b\n');
+  await editor.document.save();
+});
+
+test('Ask About Selection sends the selection with the file name', async () => {
+  const editor = await openSample();
+  editor.selection = new vscode.Selection(0, 0, 1, 16);
+  await vscode.commands.executeCommand('switchboard.askAboutSelection', 'What does it do?');
+  const question = api.chat.turns[api.chat.turns.length - 2];
+  assert.equal(question.role, 'user');
+  assert.equal(
+    question.role === 'user' && question.text,
+    'From `sample.py` (lines 1-2):\n\n```python\ndef add(a: int, b: int) -> int:\n    return a + b\n```\n\nWhat does it do?',
+  );
+  assert.equal(lastAssistant().answer.text, CHAT_TEXT);
+});
+
+test('Choose Model sets the model, and the server hears it through didChangeConfiguration', async () => {
+  const chosen = await vscode.commands.executeCommand('switchboard.chooseModel', 'openai/gpt-4o-mini');
+  assert.equal(chosen, 'openai/gpt-4o-mini');
+  assert.equal(vscode.workspace.getConfiguration('switchboard').get('defaultModel'), 'openai/gpt-4o-mini');
+  await sleep(200);
+  const result = await api.connection.chat({ messages: [{ role: 'user', content: 'hi' }] }, () => undefined);
+  assert.equal(result.model, 'openai/gpt-4o-mini', 'the server uses the new default model');
+  await vscode.commands.executeCommand('switchboard.chooseModel', 'openai/gpt-4o');
+});
+
+test('the status bar tooltip and Show Usage have the totals per model', async () => {
+  const usage = await api.connection.request<UsageResult>(Methods.usage, {});
+  await waitFor('the status bar to catch up', () => api.status.text === statusText(usage.session));
+  const tooltip = api.status.item.tooltip as vscode.MarkdownString;
+  assert.match(tooltip.value, /\| openai\/gpt\\-4o \| \d+ \|/);
+  assert.match(tooltip.value, /\| openai\/gpt\\-4o\\-mini \| 1 \|/);
+  assert.match(tooltip.value, /Last: openai\/gpt\\-4o\\-mini — 1\.2k in · 800 out/);
+  await checkpoint('tooltip', {
+    hover: '.statusbar-item:has-text("tok ·")',
+    hoverIncludes: ['openai/gpt-4o-mini', 'Last: openai/gpt-4o-mini', 'Click to choose a model.'],
+    screenshot: 'status-tooltip.png',
+  });
+  const document = (await vscode.commands.executeCommand('switchboard.showUsage')) as vscode.TextDocument;
+  const text = document.getText();
+  assert.match(text, /\| openai\/gpt-4o-mini \| 1 \| 1200 \| 0 \| 0 \| 800 \| \$0\.0007 \|/);
+  assert.ok(text.includes(`| **total** | ${usage.session.requests} |`));
+  assert.ok(text.includes(formatUsd(usage.session.costUsd)));
+});
+
+test('an authentication failure shows the error with Sign In and Set API Key actions', async () => {
+  await setting('defaultModel', 'anthropic/claude-sonnet-4-5');
+  await vscode.commands.executeCommand('switchboard.chat', 'Hello Claude');
+  const turn = lastAssistant();
+  assert.ok(turn.error, 'the chat shows the error');
+  const failure = await api.connection
+    .chat({ messages: [{ role: 'user', content: 'x' }] }, () => undefined)
+    .then(() => undefined, (error: unknown) => error);
+  const report = describeError(failure);
+  assert.equal((failure as { data?: { code?: string } }).data?.code, 'authenticationFailed');
+  assert.deepEqual(
+    report.actions.map((action) => action.title),
+    ['Sign In…', 'Set API Key…'],
+  );
+  await checkpoint('auth-error', { screenshot: 'auth-error.png', notificationIncludes: 'Switchboard:', buttons: ['Sign In…'] });
+  await setting('defaultModel', 'openai/gpt-4o');
+  await vscode.commands.executeCommand('notifications.clearAll');
+});
+
+test('Set API Key stores a key the provider accepts and refuses one it rejects; Sign Out', async () => {
+  const wrong = (await vscode.commands.executeCommand('switchboard.setApiKey', 'openai', 'sk-wrong-0000000000000000')) as SetApiKeyResult;
+  assert.equal(wrong.status, 'failed');
+  const key = process.env.SWITCHBOARD_E2E_OPENAI_KEY;
+  assert.ok(key);
+  const right = (await vscode.commands.executeCommand('switchboard.setApiKey', 'openai', key)) as SetApiKeyResult;
+  assert.equal(right.status, 'signedIn');
+  const out = (await vscode.commands.executeCommand('switchboard.signOut', 'openai')) as SignInResult;
+  // The env var still provides a key, and the server says so.
+  assert.equal(out.status, 'signedIn');
+  assert.match(out.message ?? '', /OPENAI_API_KEY/);
+  await vscode.commands.executeCommand('notifications.clearAll');
+});
+
+test('Sign In runs the device flow: the code with Copy and Open, then the wait, then a working provider', async () => {
+  await vscode.commands.executeCommand('notifications.clearAll');
+  const signingIn = vscode.commands.executeCommand('switchboard.signIn', 'copilot') as Thenable<SignInResult | undefined>;
+  await vscode.env.clipboard.writeText('');
+  await checkpoint('device-code', {
+    notificationIncludes: 'WDJB-MJHT',
+    buttons: ['Copy Code and Open'],
+    clickButton: 'Copy Code and Open',
+    screenshot: 'sign-in.png',
+  });
+  assert.equal(await waitFor('the copied code', async () => (await vscode.env.clipboard.readText()) || undefined), 'WDJB-MJHT');
+  const outcome = await signingIn;
+  assert.equal(outcome?.status, 'signedIn');
+  const { providers } = await api.connection.request<{ providers: ProviderInfo[] }>(Methods.providers, {});
+  const copilot = providers.find((provider) => provider.id === 'copilot');
+  assert.equal(copilot?.auth.status, 'signedIn');
+  assert.equal(copilot?.auth.source, 'keyring');
+  const result = await api.connection.chat({ model: 'copilot/gpt-5-mini', messages: [{ role: 'user', content: 'hi' }] }, () => undefined);
+  assert.equal(result.stopReason, 'endTurn');
+  const out = (await vscode.commands.executeCommand('switchboard.signOut', 'copilot')) as SignInResult;
+  assert.equal(out.status, 'signedOut');
+  await vscode.commands.executeCommand('notifications.clearAll');
+});
+
+test('a missing server path shows the install error; a Python interpreter as the path starts it again', async () => {
+  await vscode.commands.executeCommand('notifications.clearAll');
+  await setting('server.path', '/nonexistent/bin/switchboard');
+  await waitFor('the not-found state', () => api.connection.state === 'notFound', 20000);
+  assert.match(api.connection.lastStartError ?? '', /"\/nonexistent\/bin\/switchboard" \(setting switchboard.server.path\) was not found/);
+  assert.equal(api.status.text, '$(warning) Switchboard');
+  await checkpoint('not-found', {
+    screenshot: 'server-not-found.png',
+    notificationIncludes: 'was not found',
+    buttons: ['How to Install', 'Set Server Path'],
+  });
+  const python = path.join(path.dirname(process.env.SWITCHBOARD_E2E_SERVER ?? ''), 'python');
+  await setting('server.path', python);
+  await waitFor('the server to run again', () => api.connection.state === 'running', 30000);
+  assert.deepEqual(api.connection.server, {
+    command: python,
+    args: ['-m', 'switchboard.server', 'serve'],
+    origin: 'setting',
+  });
+  const result = await api.connection.chat({ messages: [{ role: 'user', content: 'back?' }] }, () => undefined);
+  assert.equal(result.stopReason, 'endTurn');
+});

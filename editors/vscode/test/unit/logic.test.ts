@@ -1,0 +1,196 @@
+import { describe, expect, it } from 'vitest';
+import { actionsFor, describeError } from '../../src/errors';
+import {
+  askAboutSelection,
+  completionContext,
+  completionMessages,
+  extractCode,
+  fitReplacement,
+  type CodeContext,
+} from '../../src/prompts';
+import { isPythonInterpreter, resolveServer, ServerNotFound, type ServerLookup } from '../../src/serverCommand';
+import { pickFastModel, serverSettings } from '../../src/settings';
+
+describe('describeError', () => {
+  it('turns authenticationFailed into a message with Sign In and Set API Key actions', () => {
+    const report = describeError({
+      code: -32803,
+      message: 'anthropic: invalid x-api-key',
+      data: { code: 'authenticationFailed', provider: 'anthropic', status: 401 },
+    });
+    expect(report.message).toBe('anthropic: invalid x-api-key');
+    expect(report.actions.map((a) => [a.title, a.command, a.args])).toEqual([
+      ['Sign In…', 'switchboard.signIn', ['anthropic']],
+      ['Set API Key…', 'switchboard.setApiKey', ['anthropic']],
+    ]);
+    expect(report.cancelled).toBe(false);
+  });
+
+  it('adds the suggestion and the retry delay', () => {
+    const unknown = describeError({
+      code: -32803,
+      message: 'unknown provider "antropic"',
+      data: { code: 'unknownProvider', suggestion: 'anthropic', supported: ['anthropic', 'openai'] },
+    });
+    expect(unknown.message).toBe('unknown provider "antropic" (did you mean "anthropic"?)');
+    expect(unknown.actions[0].command).toBe('switchboard.chooseModel');
+    const limited = describeError({ code: -32803, message: 'slow down', data: { code: 'rateLimited', retryAfterMs: 2500 } });
+    expect(limited.message).toBe('slow down (try again in 3 s)');
+    const noKey = describeError({
+      code: -32803,
+      message: 'no credential for anthropic',
+      data: { code: 'authenticationFailed', suggestion: 'set ANTHROPIC_API_KEY' },
+    });
+    expect(noKey.message).toBe('no credential for anthropic — set ANTHROPIC_API_KEY');
+  });
+
+  it('knows a cancel is not an error, and still describes anything else', () => {
+    expect(describeError({ code: -32800, message: 'cancelled' }).cancelled).toBe(true);
+    const other = describeError(new Error('boom'));
+    expect(other.message).toBe('boom');
+    expect(other.actions.map((a) => a.command)).toEqual(['switchboard.showServerLog']);
+  });
+
+  it('has an action for every error code', () => {
+    for (const code of [
+      'authenticationFailed',
+      'permissionDenied',
+      'rateLimited',
+      'invalidRequest',
+      'contextLengthExceeded',
+      'contentFiltered',
+      'unknownModel',
+      'unknownProvider',
+      'providerUnavailable',
+      'timeout',
+      'network',
+      'unsupported',
+    ]) {
+      expect(actionsFor({ code }).length).toBeGreaterThan(0);
+    }
+  });
+});
+
+describe('resolveServer', () => {
+  function lookup(found: Record<string, string>, python?: string, pythonHasModule = false): ServerLookup {
+    return {
+      which: async (name) => found[name],
+      pythonInterpreter: async () => python,
+      hasServerModule: async () => pythonHasModule,
+    };
+  }
+
+  it('uses the setting, running a Python interpreter with -m switchboard.server', async () => {
+    expect(await resolveServer('/opt/sb/bin/switchboard', [], lookup({ '/opt/sb/bin/switchboard': '/opt/sb/bin/switchboard' }))).toEqual({
+      command: '/opt/sb/bin/switchboard',
+      args: ['serve'],
+      origin: 'setting',
+    });
+    const python = await resolveServer('python3', ['--config', 'c.toml'], lookup({ python3: '/usr/bin/python3' }));
+    expect(python.args).toEqual(['-m', 'switchboard.server', '--config', 'c.toml', 'serve']);
+  });
+
+  it('says which configured path is missing', async () => {
+    await expect(resolveServer('/nowhere/switchboard', [], lookup({}))).rejects.toThrow(
+      /"\/nowhere\/switchboard" \(setting switchboard.server.path\) was not found/,
+    );
+  });
+
+  it('falls back to switchboard on the PATH, then the Python extension interpreter', async () => {
+    expect((await resolveServer('', [], lookup({ switchboard: '/usr/local/bin/switchboard' }))).origin).toBe('path');
+    const fromPython = await resolveServer('', [], lookup({}, '/home/u/.venv/bin/python', true));
+    expect(fromPython).toEqual({
+      command: '/home/u/.venv/bin/python',
+      args: ['-m', 'switchboard.server', 'serve'],
+      origin: 'python',
+    });
+    const error = await resolveServer('', [], lookup({}, '/usr/bin/python3', false)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ServerNotFound);
+    expect(String((error as Error).message)).toContain('has no switchboard-lsp package');
+  });
+
+  it('recognises interpreters by name', () => {
+    for (const name of ['python', 'python3', 'python3.11', '/x/python.exe', 'C:\\Py\\pythonw.exe']) {
+      expect(isPythonInterpreter(name.replace(/\\/g, '/'))).toBe(true);
+    }
+    expect(isPythonInterpreter('/usr/bin/switchboard')).toBe(false);
+  });
+});
+
+describe('serverSettings', () => {
+  const reader = (values: Record<string, unknown>) => ({ get: <T>(key: string) => values[key] as T | undefined });
+
+  it('sends only the keys the server knows, and only when set', () => {
+    expect(serverSettings(reader({ defaultModel: '', fastModel: '  ', providers: {} }))).toEqual({});
+    expect(
+      serverSettings(
+        reader({
+          defaultModel: 'openai/gpt-4o',
+          fastModel: 'openai/gpt-4o-mini',
+          providers: { openai: { baseUrl: 'http://127.0.0.1:9/v1' } },
+          'server.path': '/x',
+        }),
+      ),
+    ).toEqual({
+      defaultModel: 'openai/gpt-4o',
+      fastModel: 'openai/gpt-4o-mini',
+      providers: { openai: { baseUrl: 'http://127.0.0.1:9/v1' } },
+    });
+  });
+});
+
+describe('prompts', () => {
+  const context: CodeContext = {
+    fileName: 'src/a.ts',
+    languageId: 'typescript',
+    code: 'const s = `a ${b}`;',
+    startLine: 3,
+    endLine: 3,
+  };
+
+  it('puts the file name and the selection before the question, in a fence longer than any backtick run', () => {
+    expect(askAboutSelection(context, ' Why? ')).toBe('From `src/a.ts` (line 3):\n\n```typescript\nconst s = `a ${b}`;\n```\n\nWhy?');
+    const fenced = askAboutSelection({ ...context, code: '```\nx\n```', endLine: 5 }, 'q');
+    expect(fenced).toContain('(lines 3-5)');
+    expect(fenced).toContain('````typescript\n```\nx\n```\n````');
+  });
+
+  it('cuts the text around the cursor to the budget', () => {
+    const text = 'a'.repeat(10_000) + 'b'.repeat(10_000);
+    const cut = completionContext(text, 10_000, 'f.py', 'python', 1000);
+    expect(cut.before).toBe('a'.repeat(750));
+    expect(cut.after).toBe('b'.repeat(250));
+    const short = completionContext('ab', 1, 'f.py', 'python');
+    expect([short.before, short.after]).toEqual(['a', 'b']);
+    expect(completionMessages(short)[0].content).toContain('a<CURSOR>b');
+  });
+
+  it('takes the code out of a fenced answer', () => {
+    expect(extractCode('Here:\n```js\nlet a = 1;\n```\nThat is it.')).toBe('let a = 1;');
+    expect(extractCode('```\nopen fence')).toBe('open fence');
+    expect(extractCode('  plain code  ')).toBe('plain code');
+  });
+
+  it('makes a rewrite end like the selection did', () => {
+    expect(fitReplacement('a\nb\n', 'x\ny')).toBe('x\ny\n');
+    expect(fitReplacement('a\r\n', 'x\n\n')).toBe('x\r\n');
+    expect(fitReplacement('a + b', 'a+b\n')).toBe('a+b');
+  });
+});
+
+describe('pickFastModel', () => {
+  const models = [
+    { id: 'anthropic/claude-haiku-4-5', available: false, isDefaultFast: true },
+    { id: 'openai/gpt-4o-mini', available: true, isDefaultFast: false },
+  ];
+
+  it('takes the setting, else the default fast model when it can be used, else the chat model', () => {
+    expect(pickFastModel(models, 'openai/gpt-4o-mini', 'openai/gpt-4o')).toBe('openai/gpt-4o-mini');
+    expect(pickFastModel([{ ...models[0], available: true }], undefined, 'openai/gpt-4o')).toBe(
+      'anthropic/claude-haiku-4-5',
+    );
+    expect(pickFastModel(models, undefined, 'openai/gpt-4o')).toBe('openai/gpt-4o');
+    expect(pickFastModel(models, undefined, undefined)).toBe('anthropic/claude-haiku-4-5');
+    expect(pickFastModel([], undefined, undefined)).toBeUndefined();
+  });
+});
