@@ -445,8 +445,13 @@ async function main() {
           if (!match || handled.has(match[1])) {
             continue;
           }
+          let request;
+          try {
+            request = JSON.parse(fs.readFileSync(path.join(dirs.sync, file), 'utf8'));
+          } catch {
+            continue; // the test is still writing it: read it again on the next pass
+          }
           handled.add(match[1]);
-          const request = JSON.parse(fs.readFileSync(path.join(dirs.sync, file), 'utf8'));
           const reply = await runCheck(page, match[1], request).catch((error) => ({ ok: false, problems: [String(error)] }));
           fs.writeFileSync(path.join(dirs.sync, `${match[1]}.reply.json`), JSON.stringify(reply));
         }
