@@ -21,6 +21,7 @@ from pygls.lsp.server import LanguageServer
 
 from . import __version__
 from .converter import make_converter
+from .protocol import SwitchboardProtocol
 
 if TYPE_CHECKING:
     from .runtime import Runtime
@@ -50,7 +51,12 @@ COMMANDS = {
 
 class SwitchboardServer(LanguageServer):
     def __init__(self, config_file: str | Path | None = None) -> None:
-        super().__init__("switchboard", __version__, converter_factory=make_converter)
+        super().__init__(
+            "switchboard",
+            __version__,
+            protocol_cls=SwitchboardProtocol,
+            converter_factory=make_converter,
+        )
         self.config_file = config_file
         self.init_options: dict[str, Any] | None = None
         self._runtime: Runtime | None = None
@@ -98,8 +104,10 @@ def _translate_errors(
         try:
             return await getattr(handlers, name)(ls, raw)
         except InvalidParams as error:
+            logger.info("%s: %s", name, error)
             raise JsonRpcInvalidParams(str(error), data={"field": error.field}) from None
         except ProviderError as error:
+            logger.warning("%s failed: %s: %s", name, error.code.value, error.message)
             raise JsonRpcException(
                 error.message, code=REQUEST_FAILED, data=error.data().to_wire()
             ) from None

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from pygls.exceptions import JsonRpcException, JsonRpcInternalError
 from switchboard.providers.redact import RedactingFilter
 
 LOGGER_NAME = "switchboard"
@@ -43,10 +44,25 @@ def setup_file_logging(data_dir: Path, level: str = "info") -> Path | None:
     except OSError:
         return None
     handler.setFormatter(logging.Formatter(_FORMAT))
+    handler.addFilter(AnsweredErrorsFilter())  # first: redacting turns exc_info into text
     handler.addFilter(redacting)
     for name in (LOGGER_NAME, "pygls"):
         logging.getLogger(name).addHandler(handler)
     return path
+
+
+class AnsweredErrorsFilter(logging.Filter):
+    """Drops pygls's traceback for an error the client got as its answer.
+
+    An expected failure (authenticationFailed, invalid params) is logged
+    once, in a line of ours; pygls would add an ERROR with a traceback for each.
+    Internal errors keep theirs.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        answered = isinstance(error, JsonRpcException)
+        return not answered or isinstance(error, JsonRpcInternalError)
 
 
 class ClientLogHandler(logging.Handler):

@@ -211,3 +211,20 @@ async def test_a_closed_document_cannot_be_counted(session: Session) -> None:
 
 def _wire(at: lsp.Position) -> dict[str, int]:
     return {"line": at.line, "character": at.character}
+
+
+async def test_a_change_after_the_close_is_ignored_without_an_error(session: Session) -> None:
+    """VS Code sends a last didChange for an untitled buffer it has just closed."""
+    editor = Editor(session, "draft text\n", uri="untitled:Untitled-1")
+    assert (await editor.count())["inputTokens"] == tokens("draft text\n")
+    session.client.text_document_did_close(
+        lsp.DidCloseTextDocumentParams(text_document=lsp.TextDocumentIdentifier(uri=editor.uri))
+    )
+    editor.replace_all("")
+    with pytest.raises(JsonRpcException, match="not open"):
+        await editor.count()
+    reopened = Editor(session, "new text\n", uri=editor.uri)
+    assert (await reopened.count())["inputTokens"] == tokens("new text\n")
+    assert not [m.message for m in session.client.messages if "Error" in m.message]
+    log = (session.data_dir / "logs" / "switchboard.log").read_text(encoding="utf-8")
+    assert "KeyError" not in log and "Traceback" not in log

@@ -197,3 +197,20 @@ async def test_no_key_leaks_anywhere(
     for key in keys.values():
         assert key not in everything
     assert "env:OPENAI_API_KEY" in str(providers)
+
+
+async def test_a_failure_is_one_log_line_without_a_traceback(
+    session: Session, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.enqueue_error(
+        401, "Incorrect API key provided", "invalid_request_error", code="invalid_api_key"
+    )
+    await failure_of(session, "switchboard/chat", {"model": "openai/gpt-4o", "messages": USER})
+    await failure_of(session, "switchboard/chat", {"messages": "not a list"})
+    log = (session.data_dir / "logs" / "switchboard.log").read_text(encoding="utf-8")
+    assert "chat failed: authenticationFailed: openai: Incorrect API key provided" in log
+    assert "chat: invalid params: messages" in log
+    assert "Traceback" not in log
+    assert "ERROR" not in log
+    shown = [m.message for m in session.client.messages]
+    assert not [m for m in shown if "Error in server" in m]

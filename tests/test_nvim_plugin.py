@@ -15,15 +15,20 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import pytest
 from switchboard.providers.catalog import Catalog
 
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.github import FakeGitHub
+from tests.fakes.oauth import s256
 from tests.fakes.openai import FakeOpenAI
+from tests.fakes.openrouter import FakeOpenRouter
 from tests.fakes.scenario import Scenario
 from tests.lsp_harness import REPO_ROOT, provider_config, server_env
 
@@ -237,3 +242,83 @@ def test_login_device_flow_logout_and_api_key(tmp_path: Path) -> None:
 def test_checkhealth(tmp_path: Path) -> None:
     with FakeOpenAI() as openai:
         run_lua(tmp_path, "health.lua", openai_config(openai), {"OPENAI_API_KEY": openai.api_key})
+
+
+ROUTER_MODEL = "openrouter/anthropic/claude-sonnet-4.5"
+
+
+def play_the_browser(outcome: dict[str, str]) -> Callable[[Path], None]:
+    """Waits for the URL the plugin opened, follows it as a browser would, and says how it went."""
+
+    def follow(work: Path) -> None:
+        url_file = work / "auth-url"
+        deadline = time.monotonic() + RUN_TIMEOUT_S
+        while not url_file.exists():
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.05)
+        outcome["url"] = url_file.read_text(encoding="utf-8").strip()
+        try:
+            page = httpx.get(outcome["url"], follow_redirects=True, timeout=RUN_TIMEOUT_S)
+            outcome["page"] = f"{page.status_code} {page.text}"
+        except httpx.HTTPError as error:
+            outcome["page"] = f"failed: {error!r}"
+        done = work / "browser-done.part"
+        done.write_text(outcome["page"], encoding="utf-8")
+        done.replace(work / "browser-done")
+
+    return follow
+
+
+def test_browser_sign_in_to_openrouter_then_chat(tmp_path: Path) -> None:
+    answer = "Hello through the key the browser got."
+    browser: dict[str, str] = {}
+    router = FakeOpenRouter()
+    with router:
+        router.enqueue_scenario(Scenario(text=answer, pieces=3))
+        done = run_lua(
+            tmp_path,
+            "signin_browser.lua",
+            f'[providers.openrouter]\nbase_url = "{router.url}"\n',
+            {"SWITCHBOARD_EXPECT_MODEL": ROUTER_MODEL, "SWITCHBOARD_EXPECT_CHAT": answer},
+            while_running=play_the_browser(browser),
+        )
+        requests = list(router.requests)
+        (key,) = router.key_flow.keys
+
+    query = parse_qs(urlsplit(browser["url"]).query)
+    assert query["code_challenge_method"] == ["S256"]
+    assert urlsplit(query["callback_url"][0]).hostname == "127.0.0.1"
+    (exchange,) = [r.json() for r in requests if r.path == "/api/v1/auth/keys"]
+    assert exchange["code_challenge_method"] == "S256"
+    assert s256(exchange["code_verifier"]) == query["code_challenge"][0]
+    chats = [r for r in requests if r.path == "/api/v1/chat/completions"]
+    assert [r.json()["model"] for r in chats] == [ROUTER_MODEL.split("/", 1)[1]]
+    # Compared as booleans, so that a failure does not print the key.
+    assert [r.headers.get("authorization") == f"Bearer {key}" for r in chats] == [True]
+    stored = key in (tmp_path / "keyring.json").read_text(encoding="utf-8")
+    assert stored, "the issued key is not in the keyring"
+    shown = {"nvim stdout": done.stdout, "nvim stderr": done.stderr}
+    for path in [*(tmp_path / "data").rglob("*"), *(tmp_path / "xdg-state").rglob("*")]:
+        if path.is_file():
+            shown[str(path)] = path.read_text(encoding="utf-8", errors="replace")
+    assert [place for place, text in shown.items() if key in text] == []
+
+
+def test_complete_in_insert_mode_between_characters_in_one_undo_step(tmp_path: Path) -> None:
+    completion = "brown, sly\nand swift "
+    with FakeOpenAI() as openai:
+        openai.enqueue_scenario(Scenario(text=completion, pieces=4))
+        run_lua(
+            tmp_path,
+            "complete_insert.lua",
+            openai_config(openai),
+            {"OPENAI_API_KEY": openai.api_key, "SWITCHBOARD_EXPECT_COMPLETE": completion},
+        )
+        (body,) = chat_bodies(openai)
+    assert body["model"] == "gpt-4o-mini"
+    assert body["stream"] is True
+    user = body["messages"][-1]["content"]
+    assert "File: fox.txt (text)" in user
+    # In Insert mode the cursor is between "quick " and "fox", not after the "f".
+    assert "The quick <|cursor|>fox jumps.\nThe end." in user

@@ -11,30 +11,12 @@ vim.ui.open = function(url)
   return {}, nil
 end
 
-local function provider(id)
-  for _, entry in ipairs(t.request("switchboard/providers").providers) do
-    if entry.id == id then
-      return entry
-    end
-  end
-  error("no provider " .. id)
-end
-
-local function wait_for_message(needle)
-  local found
-  t.wait_for(("a message with %q"):format(needle), function()
-    found = t.find_message(notifications, needle)
-    return found ~= nil
-  end)
-  return found
-end
-
 t.run({
   {
     ":Switchboard login offers the providers with a sign-in flow",
     function()
       t.load_plugin()
-      t.eq(provider("copilot").auth.status, "signedOut", "copilot before")
+      t.eq(t.provider("copilot").auth.status, "signedOut", "copilot before")
       local offered
       vim.ui.select = function(items, opts, on_choice)
         offered = vim.tbl_map(opts.format_item, items)
@@ -59,7 +41,7 @@ t.run({
     function()
       local code = t.env("SWITCHBOARD_EXPECT_USER_CODE")
       local uri = t.env("SWITCHBOARD_EXPECT_VERIFICATION_URI")
-      local shown = wait_for_message(code)
+      local shown = t.wait_for_message(notifications, code)
       t.contains(shown, uri, "the message names the page")
       t.eq(opened, { uri }, "vim.ui.open")
     end,
@@ -67,31 +49,31 @@ t.run({
   {
     "the sign-in completes and the outcome is reported",
     function()
-      wait_for_message("signed in to copilot")
-      t.eq(provider("copilot").auth.status, "signedIn", "copilot after")
+      t.wait_for_message(notifications, "signed in to copilot")
+      t.eq(t.provider("copilot").auth.status, "signedIn", "copilot after")
     end,
   },
   {
     ":Switchboard logout signs out",
     function()
       vim.cmd("Switchboard logout copilot")
-      wait_for_message("signed out of copilot")
-      t.eq(provider("copilot").auth.status, "signedOut", "copilot after logout")
+      t.wait_for_message(notifications, "signed out of copilot")
+      t.eq(t.provider("copilot").auth.status, "signedOut", "copilot after logout")
     end,
   },
   {
     ":Switchboard key stores a key the server checked",
     function()
-      t.eq(provider("openai").auth.status, "signedOut", "openai before")
+      t.eq(t.provider("openai").auth.status, "signedOut", "openai before")
       local prompts = {}
       vim.fn.inputsecret = function(prompt)
         table.insert(prompts, prompt)
         return t.env("SWITCHBOARD_EXPECT_OPENAI_SECRET")
       end
       vim.cmd("Switchboard key openai")
-      wait_for_message("key stored for openai (checked)")
+      t.wait_for_message(notifications, "key stored for openai (checked)")
       t.eq(prompts, { "API key for openai: " }, "asked without echo")
-      local openai = provider("openai")
+      local openai = t.provider("openai")
       t.eq(openai.auth.status, "signedIn", "openai after")
       t.eq(openai.auth.source, "keyring", "stored in the keyring")
       for _, entry in ipairs(notifications) do

@@ -48,9 +48,7 @@ t.run({
     "the next question is answered",
     function()
       vim.cmd("Switchboard chat And now?")
-      t.wait_for("the answer", function()
-        return not require("switchboard.chat").is_streaming()
-      end)
+      t.wait_for_answer()
       t.contains(
         t.text(require("switchboard.chat").buffer()),
         "## You\nAnd now?\n\n## openai/gpt-4o\n" .. t.env("SWITCHBOARD_EXPECT_AFTER") .. "\n",

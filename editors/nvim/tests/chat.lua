@@ -12,12 +12,6 @@ local function chat_text()
   return t.text(require("switchboard.chat").buffer())
 end
 
-local function wait_for_answer()
-  t.wait_for("the answer to finish", function()
-    return not require("switchboard.chat").is_streaming()
-  end)
-end
-
 t.run({
   {
     "setup() attaches the server to a file's buffer",
@@ -76,7 +70,7 @@ t.run({
           end
         end,
       })
-      wait_for_answer()
+      t.wait_for_answer()
       t.eq(status_while_streaming, "⋯", "statusline while the first answer streams")
       local text = chat_text()
       t.contains(
@@ -106,6 +100,10 @@ t.run({
       vim.o.statusline = "%f %= %{v:lua.require'switchboard'.statusline()} "
       local drawn = vim.api.nvim_eval_statusline(vim.o.statusline, { maxwidth = 200 }).str
       t.contains(drawn, " " .. expected .. " ", "drawn statusline")
+      -- lualine loads "switchboard" from lua/lualine/components/ and calls the function it returns.
+      local lualine_component = require("lualine.components.switchboard")
+      t.eq(type(lualine_component), "function", "the lualine component is a function component")
+      t.eq(lualine_component(), expected, "the lualine component's text")
       local session = t.request("switchboard/usage").session
       t.eq(
         require("switchboard.statusline").usage.session,
@@ -179,7 +177,7 @@ t.run({
       vim.api.nvim_set_current_win(vim.fn.win_findbuf(chat_buf)[1])
       vim.api.nvim_buf_set_lines(chat_buf, -2, -1, true, { "And once more?" })
       vim.api.nvim_feedkeys(vim.keycode("<CR>"), "x", false)
-      wait_for_answer()
+      t.wait_for_answer()
       local follow_up = t.env("SWITCHBOARD_EXPECT_FOLLOW_UP")
       t.contains(
         chat_text(),
@@ -196,7 +194,7 @@ t.run({
       vim.cmd.edit(SOURCE)
       vim.cmd("normal! ggVj")
       vim.api.nvim_feedkeys(vim.keycode(":Switchboard ask What does this do?<CR>"), "x", false)
-      wait_for_answer()
+      t.wait_for_answer()
       local question = table.concat({
         "## You",
         "What does this do?",
@@ -254,7 +252,7 @@ t.run({
       local model = t.env("SWITCHBOARD_THINKING_MODEL")
       vim.cmd("Switchboard model " .. model)
       vim.cmd("Switchboard chat Think first.")
-      wait_for_answer()
+      t.wait_for_answer()
       local expected = table.concat({
         "## " .. model,
         "> " .. t.env("SWITCHBOARD_EXPECT_THINKING"):gsub("\n", "\n> "),
@@ -275,7 +273,7 @@ t.run({
     function()
       local before = #require("switchboard.chat").messages()
       vim.cmd("Switchboard chat Too long?")
-      wait_for_answer()
+      t.wait_for_answer()
       local text = chat_text()
       local failure = text:match(
         "\n## You\nToo long%?\n\n## [^\n]+\n(> %*%*Failed:%*%* [^\n]+)\n\n## You\nToo long%?$"

@@ -52,9 +52,7 @@ t.run({
     "a chat without a server says so",
     function()
       vim.cmd("Switchboard chat hello?")
-      t.wait_for("the failure", function()
-        return not require("switchboard.chat").is_streaming()
-      end)
+      t.wait_for_answer()
       t.contains(
         t.find_message(notifications, "could not start the server") or "",
         MISSING,
@@ -70,9 +68,7 @@ t.run({
         cmd = { t.env("SWITCHBOARD_TEST_PYTHON"), "-c", "raise SystemExit(3)" },
       })
       vim.cmd("Switchboard chat still there?")
-      t.wait_for("the failure", function()
-        return not require("switchboard.chat").is_streaming()
-      end)
+      t.wait_for_answer()
       local message = t.find_message(notifications, "exited before it was ready")
       t.contains(message or "", "(code 3, signal 0)", "notification")
     end,

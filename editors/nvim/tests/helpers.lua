@@ -102,6 +102,26 @@ function M.find_message(seen, needle)
   end
 end
 
+--- Waits for a captured notification containing `needle`, and returns it.
+---@param seen {message: string}[]
+---@param needle string
+---@return string
+function M.wait_for_message(seen, needle)
+  local found
+  M.wait_for(("a message with %q"):format(needle), function()
+    found = M.find_message(seen, needle)
+    return found ~= nil
+  end)
+  return found
+end
+
+--- Waits until the chat buffer's answer has finished streaming.
+function M.wait_for_answer()
+  M.wait_for("the answer to finish", function()
+    return not require("switchboard.chat").is_streaming()
+  end)
+end
+
 --- The running switchboard client, once initialized.
 ---@return vim.lsp.Client
 function M.client()
@@ -122,6 +142,30 @@ function M.request(method, params)
   assert(reply, method .. ": no reply")
   assert(not reply.err, method .. ": " .. vim.inspect(reply.err))
   return reply.result
+end
+
+--- The entry with `id` in a list the server returned (switchboard/providers, switchboard/models).
+---@param method string
+---@param list_key string
+---@param id string
+---@return table
+function M.entry(method, list_key, id)
+  for _, entry in ipairs(M.request(method)[list_key]) do
+    if entry.id == id then
+      return entry
+    end
+  end
+  error(("no %s in %s"):format(id, method))
+end
+
+---@param id string
+function M.provider(id)
+  return M.entry("switchboard/providers", "providers", id)
+end
+
+---@param id string
+function M.model(id)
+  return M.entry("switchboard/models", "models", id)
 end
 
 --- Runs the named steps in order; the first failure ends nvim with exit code 1.

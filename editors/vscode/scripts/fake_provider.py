@@ -27,6 +27,10 @@ CHAT_TEXT = (
 SLOW_TEXT = " ".join(f"word{i}" for i in range(60))
 COMPLETION_TEXT = "```python\nreturn a + b\n```"
 REFACTOR_TEXT = "Here you go:\n```python\ndef add(a: int, b: int) -> int:\n    return a + b\n```\n"
+EXPLAIN_TEXT = (
+    "```python\ndef add(a: int, b: int) -> int:\n"
+    "    # The sum of the two arguments; works for any type with +.\n    return a + b\n```\n"
+)
 
 
 def scenario_for(prompt: str) -> Scenario:
@@ -38,6 +42,8 @@ def scenario_for(prompt: str) -> Scenario:
         return Scenario(
             text=COMPLETION_TEXT, pieces=6, delay_s=0.02, input_tokens=240, output_tokens=8
         )
+    if "add comments that explain" in prompt:
+        return Scenario(text=EXPLAIN_TEXT, pieces=4, input_tokens=190, output_tokens=32)
     if "Rewrite this code" in prompt:
         return Scenario(text=REFACTOR_TEXT, pieces=5, input_tokens=180, output_tokens=30)
     if "slowly" in prompt:

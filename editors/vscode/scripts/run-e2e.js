@@ -5,7 +5,8 @@
 // playwright-core. The host starts the real `switchboard serve`, configured to talk to a
 // loopback OpenAI fake (scripts/fake_provider.py). While the tests run, they ask this script to
 // check what the workbench shows (status bar, chat webview, notifications), to click or press
-// keys, and to take screenshots (test-artifacts/; the chat one also goes to media/screenshot.png).
+// keys, and to take screenshots (test-artifacts/; with SWITCHBOARD_UPDATE_SCREENSHOT=1 the chat one
+// also replaces media/screenshot.png, the README's).
 //
 // usage: node scripts/run-e2e.js      (after `npm run build`)
 // env:   CODE_SERVER     code-server executable (default: the cached 4.100.3 install)
@@ -273,7 +274,7 @@ async function runCheck(page, name, request) {
     await sleep(300);
     const file = path.join(ARTIFACTS, request.screenshot);
     await page.screenshot({ path: file });
-    if (request.readme) {
+    if (request.readme && process.env.SWITCHBOARD_UPDATE_SCREENSHOT === '1') {
       fs.copyFileSync(file, path.join(EXT, 'media', 'screenshot.png'));
     }
   }

@@ -5,7 +5,7 @@ import { ChatController } from './chatPanel';
 import { completeHere, displayName } from './complete';
 import { Connection } from './connection';
 import { chooseModel, ModelDirectory } from './models';
-import { askAboutSelection, explainSelection } from './prompts';
+import { askAboutSelection, EXPLAIN_INSTRUCTION } from './prompts';
 import { codeContext, Proposals, refactor } from './refactor';
 import { UsageStatus } from './statusBar';
 import { EditorTracker, Operations } from './ui';
@@ -66,15 +66,9 @@ export function activate(context: vscode.ExtensionContext): SwitchboardApi {
       await chat.send(askAboutSelection(selected, question));
     }
   });
-  command('switchboard.explainSelection', async () => {
-    const editor = editors.editor;
-    const selected = editor && codeContext(editor);
-    if (!selected) {
-      void vscode.window.showWarningMessage('Switchboard: select some code to explain.');
-      return;
-    }
-    await chat.send(explainSelection(selected));
-  });
+  command('switchboard.explainSelection', () =>
+    refactor(connection, proposals, status, operations, EXPLAIN_INSTRUCTION, 'explain'),
+  );
   command('switchboard.completeHere', () => completeHere(connection, models, status, operations));
   command('switchboard.refactorSelection', (instruction?: string) =>
     refactor(connection, proposals, status, operations, typeof instruction === 'string' ? instruction : undefined),

@@ -28,9 +28,10 @@ export function askAboutSelection(context: CodeContext, question: string): strin
   return `${describeContext(context)}\n\n${question.trim()}`;
 }
 
-export function explainSelection(context: CodeContext): string {
-  return `${describeContext(context)}\n\nExplain what this code does, step by step, and point out anything surprising.`;
-}
+/** Explain Selection's rewrite: the same code, with comments that explain it. */
+export const EXPLAIN_INSTRUCTION =
+  'keep the code exactly as it is and add comments that explain what it does, step by step, ' +
+  'and point out anything surprising.';
 
 export const REFACTOR_SYSTEM =
   'You rewrite code. Answer with the rewritten code only, in one fenced code block, ' +

@@ -133,18 +133,19 @@ export function codeContext(editor: vscode.TextEditor): CodeContext | undefined 
   };
 }
 
-/** Asks for the rewrite, then shows it as a diff with Accept / Reject. */
+/** Asks for the rewrite, then shows it as a diff with Accept / Reject (Refactor and Explain). */
 export async function refactor(
   connection: Connection,
   proposals: Proposals,
   status: UsageStatus,
   operations: Operations,
   instructionArg?: string,
+  verb: 'refactor' | 'explain' = 'refactor',
 ): Promise<boolean> {
   const editor = vscode.window.activeTextEditor;
   const context = editor && codeContext(editor);
   if (!editor || !context) {
-    void vscode.window.showWarningMessage('Switchboard: select the code to refactor first.');
+    void vscode.window.showWarningMessage(`Switchboard: select the code to ${verb} first.`);
     return false;
   }
   const instruction =
@@ -165,7 +166,7 @@ export async function refactor(
   const answer = new AnswerAccumulator();
   try {
     await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: 'Switchboard: refactoring…', cancellable: true },
+      { location: vscode.ProgressLocation.Notification, title: `Switchboard: ${verb}ing…`, cancellable: true },
       async (_progress, token) => {
         token.onCancellationRequested(() => source.cancel());
         const result = await connection.chat(

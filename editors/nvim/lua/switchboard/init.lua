@@ -49,7 +49,7 @@ function M.setup(opts)
 end
 
 --- Session tokens and cost for a statusline ("12.4k tok · $0.031"), "" before the first answer.
---- lualine: `sections = { lualine_x = { require("switchboard").statusline } }`.
+--- lualine: `sections = { lualine_x = { "switchboard" } }` (lua/lualine/components/switchboard.lua).
 ---@return string
 function M.statusline()
   return require("switchboard.statusline").render()

@@ -195,6 +195,28 @@ test('Refactor Selection shows the rewrite as a diff and applies it when accepte
   await editor.document.save();
 });
 
+test('Explain Selection proposes the code with explaining comments as a diff; Reject keeps the file', async () => {
+  const editor = await openSample();
+  const before = editor.document.getText();
+  editor.selection = new vscode.Selection(0, 0, 2, 0);
+  assert.equal(await vscode.commands.executeCommand('switchboard.explainSelection'), true);
+  const tab = await waitFor('the diff tab', () =>
+    vscode.window.tabGroups.all
+      .flatMap((group) => group.tabs)
+      .find((t) => t.input instanceof vscode.TabInputTextDiff && t.input.modified.scheme === 'switchboard-proposal'),
+  );
+  const proposed = await vscode.workspace.openTextDocument((tab.input as vscode.TabInputTextDiff).modified);
+  assert.equal(
+    proposed.getText(),
+    'def add(a: int, b: int) -> int:\n    # The sum of the two arguments; works for any type with +.\n    return a + b\n',
+  );
+  await vscode.commands.executeCommand('switchboard.rejectProposal');
+  assert.equal(editor.document.getText(), before, 'Reject changes nothing');
+  await waitFor('the diff tab to close', () =>
+    !vscode.window.tabGroups.all.flatMap((group) => group.tabs).some((t) => t.input instanceof vscode.TabInputTextDiff),
+  );
+});
+
 test('Ask About Selection sends the selection with the file name', async () => {
   const editor = await openSample();
   editor.selection = new vscode.Selection(0, 0, 1, 16);
