@@ -42,10 +42,12 @@ CUSTOM_METHODS = {
     "switchboard/signInComplete": "sign_in_complete",
 }
 HANDLERS = "switchboard.server.handlers"
+CODE_ACTIONS = "switchboard.server.code_actions"
 #: workspace/executeCommand commands, for editors that send no custom methods.
 COMMANDS = {
     "switchboard.signIn": ("switchboard.server.signin_ui", "sign_in_command"),
     "switchboard.signOut": ("switchboard.server.signin_ui", "sign_out_command"),
+    "switchboard.rewrite": (CODE_ACTIONS, "rewrite_command"),
 }
 
 
@@ -179,6 +181,16 @@ def create_server(config_file: str | Path | None = None) -> SwitchboardServer:
     async def on_shutdown(ls: SwitchboardServer, params: Any) -> None:
         if ls._runtime is not None:
             await ls._runtime.aclose()
+
+    @server.feature(
+        lsp.TEXT_DOCUMENT_CODE_ACTION,
+        lsp.CodeActionOptions(
+            code_action_kinds=[lsp.CodeActionKind.QuickFix, lsp.CodeActionKind.RefactorRewrite]
+        ),
+    )
+    def on_code_action(ls: SwitchboardServer, params: lsp.CodeActionParams) -> list[Any]:
+        actions: list[Any] = importlib.import_module(CODE_ACTIONS).code_actions(ls, params)
+        return actions
 
     for method, name in CUSTOM_METHODS.items():
         server.feature(method)(_translate_errors(name))

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Union
 
 from lsprotocol import types as lsp
 from pytest_lsp import LanguageClient
@@ -43,6 +43,18 @@ class Session:
 
 def make_client(session_box: list[Session]) -> LanguageClient:
     client = LanguageClient(converter_factory=make_converter)
+    converter = client.protocol._converter
+
+    # lsprotocol takes any code action that carries a command for a Command; tell them apart
+    # as VS Code and Helix do, by whether `command` is a string.
+    def code_action_or_command(value: dict[str, Any], _: type) -> lsp.Command | lsp.CodeAction:
+        is_command = isinstance(value.get("command"), str)
+        return converter.structure(value, lsp.Command if is_command else lsp.CodeAction)
+
+    converter.register_structure_hook(
+        Union[lsp.Command, lsp.CodeAction],  # noqa: UP007 - the key lsprotocol registers
+        code_action_or_command,
+    )
     # Its own $/progress handler rejects partial results (no "kind"): this one takes both.
     register_lsp_features(
         client, {m: f for m, f in DEFAULT_CLIENT_FEATURES.items() if m != lsp.PROGRESS}
@@ -150,6 +162,34 @@ async def open_session(
     )
     try:
         yield session
+    finally:
+        try:
+            await asyncio.wait_for(client.shutdown_session(), 10)
+        finally:
+            await client.stop()
+
+
+@asynccontextmanager
+async def initialized_server(
+    tmp_path: Path, capabilities: lsp.ClientCapabilities | None = None
+) -> AsyncIterator[tuple[LanguageClient, lsp.InitializeResult]]:
+    """A server with an empty config, and its answer to `initialize`."""
+    client = make_client([])
+    config_file = write_config(tmp_path / "config.toml", "")
+    await client.start_io(
+        sys.executable,
+        "-m",
+        "switchboard.server",
+        "--config",
+        str(config_file),
+        "serve",
+        env=server_env(tmp_path / "data"),
+    )
+    try:
+        result = await client.initialize_session(
+            lsp.InitializeParams(capabilities=capabilities or lsp.ClientCapabilities())
+        )
+        yield client, result
     finally:
         try:
             await asyncio.wait_for(client.shutdown_session(), 10)

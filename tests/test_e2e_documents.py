@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import sys
 from functools import cache
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import tiktoken
 from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcException
 
-from tests.lsp_harness import Session, make_client, server_env, write_config
+from tests.lsp_harness import Session, initialized_server
 
 URI = "file:///work/big_module.py"
 COUNT = "switchboard/countTokens"
@@ -91,28 +90,11 @@ class Editor:
 
 
 async def test_the_server_advertises_incremental_sync(tmp_path: Path) -> None:
-    client = make_client([])
-    config = write_config(tmp_path / "config.toml", "")
-    await client.start_io(
-        sys.executable,
-        "-m",
-        "switchboard.server",
-        "--config",
-        str(config),
-        "serve",
-        env=server_env(tmp_path / "data"),
-    )
-    try:
-        result = await client.initialize_session(
-            lsp.InitializeParams(capabilities=lsp.ClientCapabilities())
-        )
+    async with initialized_server(tmp_path) as (_, result):
         sync = result.capabilities.text_document_sync
         assert isinstance(sync, lsp.TextDocumentSyncOptions)
         assert sync.open_close is True
         assert sync.change == lsp.TextDocumentSyncKind.Incremental
-        await client.shutdown_session()
-    finally:
-        await client.stop()
 
 
 async def test_counts_follow_incremental_edits_exactly(session: Session) -> None:

@@ -28,6 +28,7 @@ DRIVER = REPO_ROOT / "tests" / "emacs" / "eglot_chat.el"
 RUN_TIMEOUT_S = 300
 NOTES = "def add(a, b):\n    return a + b\n"
 EDIT = "\ndef subtract(a, b):\n    return a - b\n"
+EXPLAINED = "def add(a, b):\n    # The sum of a and b.\n    return a + b\n"
 
 
 def find_emacs_with_eglot() -> tuple[str | None, str]:
@@ -96,7 +97,7 @@ def run_emacs(tmp_path: Path, config_text: str, env_extra: dict[str, str]) -> di
     return report
 
 
-def test_eglot_counts_the_document_and_chats_through_jsonrpc_request(tmp_path: Path) -> None:
+def test_eglot_counts_chats_and_runs_a_code_action(tmp_path: Path) -> None:
     streamed = "Hello from the fake, in several pieces."
     asked = "Why did the token cross the context window?"
     with FakeOpenAI() as openai:
@@ -104,6 +105,7 @@ def test_eglot_counts_the_document_and_chats_through_jsonrpc_request(tmp_path: P
             Scenario(text=streamed, pieces=6, input_tokens=1200, output_tokens=80)
         )
         openai.enqueue_scenario(Scenario(text=asked, pieces=3))
+        openai.enqueue_scenario(Scenario(text=f"```python\n{EXPLAINED}```", pieces=3))
         config = (
             f'default_model = "openai/gpt-4o-mini"\n[providers.openai]\nbase_url = "{openai.url}"\n'
         )
@@ -126,13 +128,22 @@ def test_eglot_counts_the_document_and_chats_through_jsonrpc_request(tmp_path: P
     assert len(report["partials"]) >= 2
     assert "".join(e["text"] for e in events if e["type"] == "text") == streamed
 
-    first_usage, second_usage = report["usageChanged"]
+    first_usage, second_usage, third_usage = report["usageChanged"]
     assert first_usage["last"]["model"] == "openai/gpt-4o"
     assert first_usage["last"]["cost"]["totalUsd"] == pytest.approx(chat["cost"]["totalUsd"])
     assert second_usage["last"]["model"] == "openai/gpt-4o-mini"
     assert second_usage["session"]["requests"] == 2
 
     assert report["askBuffer"] == f"> Tell me a joke.\n\n{asked}\n\n"
-    assert [body["model"] for body in bodies] == ["gpt-4o", "gpt-4o-mini"]
+    # The code action, run the way M-x eglot-code-actions runs it, rewrote the first function.
+    assert report["codeActionTitles"] == [
+        "Switchboard: explain with comments",
+        "Switchboard: simplify",
+    ]
+    assert report["afterCodeAction"] == EXPLAINED + EDIT
+    assert third_usage["session"]["requests"] == 3
+    assert "def add(a, b):\n    return a + b\n" in bodies[2]["messages"][-1]["content"]
+
+    assert [body["model"] for body in bodies] == ["gpt-4o", "gpt-4o-mini", "gpt-4o-mini"]
     assert bodies[0]["messages"] == [{"role": "user", "content": "Say hello."}]
     assert bodies[1]["messages"] == [{"role": "user", "content": "Tell me a joke."}]

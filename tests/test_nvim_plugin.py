@@ -322,3 +322,19 @@ def test_complete_in_insert_mode_between_characters_in_one_undo_step(tmp_path: P
     assert "File: fox.txt (text)" in user
     # In Insert mode the cursor is between "quick " and "fox", not after the "f".
     assert "The quick <|cursor|>fox jumps.\nThe end." in user
+
+
+def test_code_action_from_vim_lsp_buf_rewrites_the_selection(tmp_path: Path) -> None:
+    explained = "def add(a, b):\n    # The sum of a and b.\n    return a + b"
+    with FakeOpenAI() as openai:
+        openai.enqueue_scenario(Scenario(text=f"```python\n{explained}\n```", pieces=3))
+        run_lua(
+            tmp_path,
+            "code_action.lua",
+            openai_config(openai),
+            {"OPENAI_API_KEY": openai.api_key, "SWITCHBOARD_EXPECT_EXPLAINED": explained},
+        )
+        (body,) = chat_bodies(openai)
+    assert body["model"] == "gpt-4o-mini"
+    assert "add comments that explain" in body["messages"][-1]["content"]
+    assert "File `calc.py` (python)" in body["messages"][-1]["content"]

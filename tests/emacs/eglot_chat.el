@@ -5,7 +5,8 @@
 ;; It opens $SWITCHBOARD_TEST_WORK/notes.py, lets eglot start `switchboard serve`
 ;; from the PATH, counts the document's tokens before and after an edit, runs a
 ;; streamed chat through `jsonrpc-request' and one through the README's
-;; `switchboard-ask', and writes what it saw as JSON to
+;; `switchboard-ask', runs the "explain with comments" code action on the first
+;; function the way `M-x eglot-code-actions' does, and writes what it saw as JSON to
 ;; $SWITCHBOARD_TEST_WORK/report.json for the test to check.  Any error is
 ;; written there too, and exits 1.
 
@@ -55,26 +56,38 @@
                        (insert "\ndef subtract(a, b):\n    return a - b\n")
                        (eglot--signal-textDocument/didChange)))
              (count-edited (switchboard-test-count server uri))
+             (edited-text (buffer-substring-no-properties (point-min) (point-max)))
              (chat (switchboard-test-request
                     server :switchboard/chat
                     `(:model "openai/gpt-4o"
                       :messages [(:role "user" :content "Say hello.")]
                       :partialResultToken ,switchboard-test-token)))
-             (_ (switchboard-ask "Tell me a joke.")))
-        ;; usageChanged follows each chat's result; wait for both without a fixed sleep.
-        (with-timeout (switchboard-test-timeout (error "fewer than two switchboard/usageChanged"))
-          (while (< (length switchboard-test-usage-changed) 2)
+             (_ (switchboard-ask "Tell me a joke."))
+             (function-end (save-excursion (goto-char (point-min)) (forward-line 2) (point)))
+             (titles (mapcar (lambda (action) (plist-get action :title))
+                             (eglot-code-actions (point-min) function-end))))
+        ;; Batch Emacs has no menu: answer eglot's prompt, and apply without asking.
+        (let ((last-nonmenu-event ?\r)
+              (eglot-confirm-server-initiated-edits nil))
+          (cl-letf (((symbol-function 'completing-read)
+                     (lambda (&rest _) "Switchboard: explain with comments")))
+            (eglot-code-actions (point-min) function-end nil t)))
+        ;; usageChanged follows each chat's result; wait for all three without a fixed sleep.
+        (with-timeout (switchboard-test-timeout (error "fewer than three switchboard/usageChanged"))
+          (while (< (length switchboard-test-usage-changed) 3)
             (accept-process-output nil 0.05)))
         (setq report
               `(:serverName ,(plist-get (eglot--server-info server) :name)
                 :countOpened ,count-opened
                 :countEdited ,count-edited
-                :editedText ,(buffer-substring-no-properties (point-min) (point-max))
+                :editedText ,edited-text
                 :chat ,chat
                 :partials ,(vconcat (reverse switchboard-test-partials))
                 :usageChanged ,(vconcat (reverse switchboard-test-usage-changed))
                 :askBuffer ,(with-current-buffer "*switchboard*"
-                              (buffer-substring-no-properties (point-min) (point-max)))))
+                              (buffer-substring-no-properties (point-min) (point-max)))
+                :codeActionTitles ,(vconcat titles)
+                :afterCodeAction ,(buffer-substring-no-properties (point-min) (point-max))))
         (eglot-shutdown server)))
     report))
 

@@ -18,13 +18,7 @@ t.run({
     function()
       t.load_plugin({ settings = { defaultModel = "openai/gpt-4o-mini" }, keymaps = true })
       t.eq(vim.fn.maparg("<leader>ai", "i"), "<Cmd>Switchboard complete<CR>", "insert mapping")
-      local path = vim.fs.joinpath(t.work_dir, "fox.txt")
-      vim.fn.writefile(BEFORE, path)
-      vim.cmd.edit(path)
-      buf = vim.api.nvim_get_current_buf()
-      t.wait_for("the client to attach", function()
-        return #vim.lsp.get_clients({ bufnr = buf, name = "switchboard" }) == 1
-      end)
+      buf = t.edit_attached("fox.txt", BEFORE)
     end,
   },
   {

@@ -122,6 +122,21 @@ function M.wait_for_answer()
   end)
 end
 
+--- Writes `lines` to `name` in the work dir, edits it, and waits until switchboard attaches.
+---@param name string
+---@param lines string[]
+---@return integer buf
+function M.edit_attached(name, lines)
+  local path = vim.fs.joinpath(M.work_dir, name)
+  vim.fn.writefile(lines, path)
+  vim.cmd.edit(path)
+  local buf = vim.api.nvim_get_current_buf()
+  M.wait_for("the client to attach", function()
+    return #vim.lsp.get_clients({ bufnr = buf, name = "switchboard" }) == 1
+  end)
+  return buf
+end
+
 --- The running switchboard client, once initialized.
 ---@return vim.lsp.Client
 function M.client()
