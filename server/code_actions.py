@@ -10,13 +10,13 @@ came from, so an edit made meanwhile is never overwritten.
 
 from __future__ import annotations
 
-import logging
 import posixpath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from lsprotocol import types as lsp
-from switchboard.protocol.edits import RewriteArguments
+from switchboard.protocol.edits import RewriteAction, RewriteArguments
+from switchboard.protocol.tokens import TextPosition, TextRange
 from switchboard.protocol.validation import InvalidParams, parse_params
 
 from .rewrite_prompts import (
@@ -31,8 +31,6 @@ from .rewrite_prompts import (
 if TYPE_CHECKING:
     from .app import SwitchboardServer
 
-logger = logging.getLogger("switchboard.code_actions")
-
 REWRITE_COMMAND = "switchboard.rewrite"
 MAX_PROBLEMS = 10
 
@@ -46,7 +44,9 @@ def code_actions(ls: SwitchboardServer, params: lsp.CodeActionParams) -> list[ls
         return []
     wanted = params.context.only
 
-    def action(name: str, kind: str, problems: list[str] | None = None) -> lsp.CodeAction | None:
+    def action(
+        name: RewriteAction, kind: str, problems: list[str] | None = None
+    ) -> lsp.CodeAction | None:
         if wanted and not any(kind == only or kind.startswith(f"{only}.") for only in wanted):
             return None
         title, _ = ACTIONS[name]
@@ -54,18 +54,19 @@ def code_actions(ls: SwitchboardServer, params: lsp.CodeActionParams) -> list[ls
             title += f": {_short(problems[0])}" + (
                 f" (+{len(problems) - 1})" if len(problems) > 1 else ""
             )
-        arguments = {
-            "uri": params.text_document.uri,
-            "range": ls.protocol._converter.unstructure(selected),
-            "version": document.version,
-            "action": name,
-        }
-        if problems:
-            arguments["problems"] = problems
+        arguments = RewriteArguments(
+            uri=params.text_document.uri,
+            range=_text_range(selected),
+            version=document.version,
+            action=name,
+            problems=problems or None,
+        )
         return lsp.CodeAction(
             title=title,
             kind=kind,
-            command=lsp.Command(title=title, command=REWRITE_COMMAND, arguments=[arguments]),
+            command=lsp.Command(
+                title=title, command=REWRITE_COMMAND, arguments=[arguments.to_wire()]
+            ),
         )
 
     problems = [d.message for d in params.context.diagnostics][:MAX_PROBLEMS]
@@ -75,6 +76,20 @@ def code_actions(ls: SwitchboardServer, params: lsp.CodeActionParams) -> list[ls
         action("simplify", lsp.CodeActionKind.RefactorRewrite),
     ]
     return [entry for entry in offered if entry is not None]
+
+
+def _text_range(span: lsp.Range) -> TextRange:
+    return TextRange(
+        start=TextPosition(line=span.start.line, character=span.start.character),
+        end=TextPosition(line=span.end.line, character=span.end.character),
+    )
+
+
+def _lsp_range(span: TextRange) -> lsp.Range:
+    return lsp.Range(
+        start=lsp.Position(line=span.start.line, character=span.start.character),
+        end=lsp.Position(line=span.end.line, character=span.end.character),
+    )
 
 
 def _short(text: str, limit: int = 60) -> str:
@@ -87,10 +102,7 @@ async def rewrite_command(ls: SwitchboardServer, arguments: list[Any] | None) ->
 
     request = _parse(arguments)
     uri, version, name = request.uri, request.version, request.action
-    selected = lsp.Range(
-        start=lsp.Position(line=request.range.start.line, character=request.range.start.character),
-        end=lsp.Position(line=request.range.end.line, character=request.range.end.character),
-    )
+    selected = _lsp_range(request.range)
     document = ls.workspace.text_documents.get(unquote(uri))
     if document is None:
         raise InvalidParams(f"invalid params: arguments[0].uri: {uri} is not open", "uri")
