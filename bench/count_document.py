@@ -26,7 +26,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from switchboard.providers.tokens import get_encoding  # noqa: E402
+from switchboard.providers.catalog.tokens import get_encoding  # noqa: E402
 
 from bench.startup import RpcProcess, isolated_env, running  # noqa: E402
 

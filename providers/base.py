@@ -17,10 +17,14 @@ if TYPE_CHECKING:
     from switchboard.protocol.catalog import ModelInfo
     from switchboard.protocol.chat import ChatEvent, ChatParams
 
+    from .auth.credential_store import CredentialStore
+    from .auth.oauth_config import OAuthSettings
+    from .auth.signin_flows import FlowHttp, InteractiveFlow
+    from .catalog.calibration import Calibration
+    from .catalog.models import Catalog
     from .errors import ProviderError
-    from .http import HttpRequest
-    from .oauth_config import OAuthSettings
-    from .signin_flows import FlowHttp, InteractiveFlow
+    from .wire.http import FetchJson, HttpRequest
+    from .wire.transport import Transport
 
 Framing = Literal["sse", "eventstream"]
 
@@ -108,10 +112,6 @@ class Authenticator(Protocol):
         ...
 
 
-class FetchJson(Protocol):
-    async def __call__(self, request: HttpRequest) -> Any: ...
-
-
 class Adapter(Protocol):
     kind: ClassVar[str]
     display_name: ClassVar[str]
@@ -183,6 +183,43 @@ class Adapter(Protocol):
     def accepts_temperature(self, params: ChatParams, target: ModelTarget) -> bool:
         """False where the model rejects any temperature (reasoning models, thinking on)."""
         ...
+
+
+class ProviderAccess(Protocol):
+    """What the services the engine builds (the model directory, the token counter,
+    sign-in) need of it: a provider's settings, adapter and credential, and requests
+    authorized and sent through the shared transport. The engine is the one
+    implementation; the services name this instead, so none of them imports it."""
+
+    catalog: Catalog
+    calibration: Calibration
+    transport: Transport
+    store: CredentialStore | None
+
+    @property
+    def environ(self) -> Mapping[str, str]: ...
+
+    def provider_ids(self) -> list[str]: ...
+
+    def settings(self, provider: str) -> ProviderSettings: ...
+
+    def adapter(self, provider: str, model: str | None = None) -> Adapter: ...
+
+    def base_url(self, provider: str) -> str: ...
+
+    def credential(self, provider: str) -> Credential | None: ...
+
+    def has_credentials(self, provider: str) -> bool: ...
+
+    def forget_credentials(self, provider: str) -> None: ...
+
+    async def authorize(
+        self, provider: str, adapter: Adapter, credential: Credential | None, request: HttpRequest
+    ) -> HttpRequest: ...
+
+    def default_model(self) -> str: ...
+
+    def fast_model(self) -> str: ...
 
 
 class AdapterDefaults:

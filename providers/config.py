@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from .adapters import option_keys
+from .auth.oauth_config import parse_oauth_table
 from .base import ProviderSettings
-from .oauth_config import parse_oauth_table
 from .paths import config_path, data_dir
 
 __all__ = ["Config", "ConfigIssue", "apply_overrides", "config_path", "data_dir", "load_config"]

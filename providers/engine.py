@@ -27,22 +27,22 @@ from switchboard.protocol.chat import (
 )
 from switchboard.protocol.errors import ErrorCode
 
-from .accumulator import ChatAccumulator
 from .adapters import adapter_for, kinds, listed_kinds
+from .auth.credential_store import CredentialStore
+from .auth.credentials import credential_hint, find_credential
 from .base import Adapter, Authenticator, Credential, ModelTarget, ProviderSettings
-from .calibration import Calibration
-from .catalog import Catalog, closest_provider, parse_model_id
+from .catalog.calibration import Calibration
+from .catalog.counting import TokenCounter
+from .catalog.directory import ModelDirectory
+from .catalog.models import Catalog, closest_provider, parse_model_id
+from .catalog.pricing import cost_of, reported_cost
+from .catalog.shaping import answer_room, input_upper_bound, shape
 from .config import Config
-from .counting import TokenCounter
-from .credential_store import CredentialStore
-from .credentials import credential_hint, find_credential
 from .errors import ProviderError
-from .framing import framer_for
-from .http import HttpRequest
-from .models import ModelDirectory
-from .pricing import cost_of, reported_cost
-from .shaping import answer_room, input_upper_bound, shape
-from .transport import Timeouts, Transport
+from .wire.accumulator import ChatAccumulator
+from .wire.framing import framer_for
+from .wire.http import HttpRequest
+from .wire.transport import Timeouts, Transport
 
 Emit = Callable[[ChatEvent], None]
 AUTH_TIMEOUTS = Timeouts(connect_s=10.0, read_s=30.0)
@@ -153,7 +153,7 @@ class ChatEngine:
         """The stored tokens of a config-declared OAuth sign-in; None until signed in."""
         if settings.oauth is None or self.store is None:
             return None
-        from .oauth_tokens import OAuthAuthenticator
+        from .auth.oauth_tokens import OAuthAuthenticator
 
         authenticator = OAuthAuthenticator(settings.id, settings.oauth, self.store, self.environ)
         return authenticator if authenticator.signed_in else None
@@ -351,7 +351,7 @@ class ChatRun:
 
     def _estimated_usage(self) -> UsageEvent:
         """Local counts for a provider that sends no usage (some local servers)."""
-        from .tokens import count_messages, count_text
+        from .catalog.tokens import count_messages, count_text
 
         kind, model, params = self._settings.kind, self.target.model, self._params
         counted_in = count_messages(kind, model, params.messages, params.system, params.tools)
@@ -450,7 +450,7 @@ class InputEstimate:
 
     def raw(self) -> int:
         if self._raw is None:
-            from .tokens import count_messages
+            from .catalog.tokens import count_messages
 
             params, target = self._params, self._target
             kind = self._engine.settings(target.provider).kind

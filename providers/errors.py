@@ -15,7 +15,7 @@ from typing import Any
 
 from switchboard.protocol.errors import ErrorCode, ErrorData
 
-from .redact import redact
+from .auth.redact import redact
 
 _CONTEXT_LENGTH = re.compile(
     r"prompt is too long|context[_ ]length|maximum context|context window|too many tokens"

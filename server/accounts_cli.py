@@ -1,6 +1,6 @@
 """`switchboard login | logout | set-key PROVIDER`: signing in from the terminal.
 
-The same sign-in code as the editor methods (providers/signin.py): the
+The same sign-in code as the editor methods (providers/auth/signin.py): the
 device flow prints the code and the URL; the browser flow opens the browser
 when there is one to open, and prints the URL either way.
 """
@@ -14,8 +14,8 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from switchboard.providers.auth.signin import Accounts, PendingSignIn, SignInFlows, SignInOutcome
 from switchboard.providers.errors import ProviderError
-from switchboard.providers.signin import Accounts, PendingSignIn, SignInFlows, SignInOutcome
 
 from .reports import engine_for
 

@@ -16,8 +16,12 @@ from weakref import WeakKeyDictionary
 
 from switchboard.protocol.tokens import TextPosition, TextRange
 from switchboard.protocol.validation import InvalidParams
-from switchboard.providers.text_counting import ChunkedCounter, IncrementalCount, count_for_model
-from switchboard.providers.tokens import TokenCount
+from switchboard.providers.catalog.text_counting import (
+    ChunkedCounter,
+    IncrementalCount,
+    count_for_model,
+)
+from switchboard.providers.catalog.tokens import TokenCount
 
 MAX_DOCUMENTS = 64
 RANGE_FIELD = "textDocument.range"

@@ -34,15 +34,15 @@ from switchboard.protocol.methods import USAGE_CHANGED
 from switchboard.protocol.tokens import CountTokensParams, CountTokensResult
 from switchboard.protocol.usage import UsageParams
 from switchboard.protocol.validation import parse_params
+from switchboard.providers.auth.signin import Accounts, PendingSignIn, SignInOutcome
+from switchboard.providers.catalog.tokens import count_text
 from switchboard.providers.engine import ChatFailed
 from switchboard.providers.errors import ProviderError
-from switchboard.providers.signin import Accounts, PendingSignIn, SignInOutcome
-from switchboard.providers.tokens import count_text
 
 from .progress import PartialResults, WorkDoneReporter
 
 if TYPE_CHECKING:
-    from switchboard.providers.tokens import TokenCount
+    from switchboard.providers.catalog.tokens import TokenCount
 
     from .app import SwitchboardServer
 

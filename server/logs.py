@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pygls.exceptions import JsonRpcException, JsonRpcInternalError
-from switchboard.providers.redact import RedactingFilter
+from switchboard.providers.auth.redact import RedactingFilter
 
 LOGGER_NAME = "switchboard"
 LOG_FILE = "switchboard.log"

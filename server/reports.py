@@ -7,10 +7,10 @@ from collections.abc import Callable
 
 from switchboard.protocol.catalog import ModelInfo
 from switchboard.providers.adapters import kinds
-from switchboard.providers.calibration import FILE_NAME as CALIBRATION_FILE
-from switchboard.providers.calibration import Calibration
+from switchboard.providers.auth.credential_store import CredentialStore
+from switchboard.providers.catalog.calibration import FILE_NAME as CALIBRATION_FILE
+from switchboard.providers.catalog.calibration import Calibration
 from switchboard.providers.config import Config, apply_overrides, config_path, data_dir, load_config
-from switchboard.providers.credential_store import CredentialStore
 from switchboard.providers.engine import ChatEngine
 
 
@@ -121,7 +121,7 @@ def print_doctor(config_file: str | None, out: Callable[[str], None] = print) ->
     out("tokenizers:")
     for name in ("o200k_base", "cl100k_base"):
         try:
-            from switchboard.providers.tokens import get_encoding
+            from switchboard.providers.catalog.tokens import get_encoding
 
             get_encoding(name)
             out(f"  {name}: ok (packaged)")

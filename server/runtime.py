@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from switchboard.providers.adapters import kinds
-from switchboard.providers.calibration import FILE_NAME as CALIBRATION_FILE
-from switchboard.providers.calibration import Calibration
+from switchboard.providers.auth.credential_store import CredentialStore
+from switchboard.providers.auth.signin import SignInFlows
+from switchboard.providers.catalog.calibration import FILE_NAME as CALIBRATION_FILE
+from switchboard.providers.catalog.calibration import Calibration
 from switchboard.providers.config import (
     ConfigIssue,
     apply_overrides,
@@ -21,9 +23,7 @@ from switchboard.providers.config import (
     data_dir,
     load_config,
 )
-from switchboard.providers.credential_store import CredentialStore
 from switchboard.providers.engine import ChatEngine
-from switchboard.providers.signin import SignInFlows
 
 from .journal import Journal
 from .usage import UsageLedger

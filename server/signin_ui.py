@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types as lsp
 from switchboard.protocol.validation import InvalidParams
-from switchboard.providers.signin import PendingSignIn, SignInOutcome
+from switchboard.providers.auth.signin import PendingSignIn, SignInOutcome
 
 from .handlers import sign_in_result
 

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from switchboard.protocol.chat import Usage
+from switchboard.providers.catalog.text_counting import count_text_chunked
 from switchboard.providers.errors import ProviderError
-from switchboard.providers.text_counting import count_text_chunked
 
 from .reports import engine_for
 

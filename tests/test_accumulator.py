@@ -22,7 +22,7 @@ from switchboard.protocol.chat import (
     Usage,
     UsageEvent,
 )
-from switchboard.providers.accumulator import ChatAccumulator
+from switchboard.providers.wire.accumulator import ChatAccumulator
 
 
 def accumulate(*events: Any) -> ChatAccumulator:

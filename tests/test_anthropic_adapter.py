@@ -33,7 +33,7 @@ from switchboard.providers.adapters import adapter_for
 from switchboard.providers.adapters.anthropic import AnthropicAdapter
 from switchboard.providers.base import Credential, ModelTarget, ProviderSettings
 from switchboard.providers.errors import ProviderError
-from switchboard.providers.sse import SSEDecoder, SSEEvent
+from switchboard.providers.wire.sse import SSEDecoder, SSEEvent
 
 from tests.corpus import WIRE, body_bytes, random_chunks, wire_files
 from tests.fakes.anthropic import FakeAnthropic

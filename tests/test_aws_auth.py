@@ -18,12 +18,12 @@ from botocore.credentials import Credentials
 from switchboard.protocol.chat import ChatParams
 from switchboard.protocol.errors import ErrorCode
 from switchboard.providers.adapters.bedrock import BedrockAdapter
-from switchboard.providers.aws_auth import AwsAuthenticator, resolve_region
+from switchboard.providers.auth.aws_auth import AwsAuthenticator, resolve_region
+from switchboard.providers.auth.redact import MASK, redact
 from switchboard.providers.base import Credential, ProviderSettings
 from switchboard.providers.errors import ProviderError
-from switchboard.providers.http import HttpRequest
-from switchboard.providers.redact import MASK, redact
-from switchboard.providers.transport import Transport
+from switchboard.providers.wire.http import HttpRequest
+from switchboard.providers.wire.transport import Transport
 
 from tests.fakes.bedrock import DEFAULT_KEY, AwsKey, FakeBedrock
 from tests.test_bedrock_adapter import target

@@ -22,11 +22,11 @@ from switchboard.protocol.chat import (
 from switchboard.protocol.errors import ErrorCode
 from switchboard.providers.adapters import adapter_for, option_keys
 from switchboard.providers.adapters.azure import AzureOpenAIAdapter
-from switchboard.providers.azure_auth import SCOPE, EntraAuthenticator
+from switchboard.providers.auth.azure_auth import SCOPE, EntraAuthenticator
 from switchboard.providers.base import Adapter, Credential, ModelTarget, ProviderSettings
 from switchboard.providers.errors import ProviderError
-from switchboard.providers.http import HttpRequest
-from switchboard.providers.sse import SSEDecoder, SSEEvent
+from switchboard.providers.wire.http import HttpRequest
+from switchboard.providers.wire.sse import SSEDecoder, SSEEvent
 
 from tests.corpus import body_bytes, random_chunks, wire_files
 

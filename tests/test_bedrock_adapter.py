@@ -30,7 +30,7 @@ from switchboard.providers.adapters import adapter_for, option_keys
 from switchboard.providers.adapters.bedrock import BedrockAdapter, model_family
 from switchboard.providers.base import ModelTarget, ProviderSettings
 from switchboard.providers.errors import ProviderError
-from switchboard.providers.eventstream import EventStreamFramer
+from switchboard.providers.wire.eventstream import EventStreamFramer
 
 from tests.corpus import WIRE, random_chunks, wire_files
 from tests.fakes.bedrock import encode_frame, event_frame, exception_frame

@@ -11,7 +11,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError, EventStreamError
 from switchboard.protocol.chat import TextEvent, ThinkingEvent, ToolUseEvent, UsageEvent
 from switchboard.providers.adapters.bedrock import BedrockAdapter
-from switchboard.providers.eventstream import EventStreamFramer
+from switchboard.providers.wire.eventstream import EventStreamFramer
 
 from tests.fakes.bedrock import DEFAULT_KEY, FakeBedrock, model_id, signature_of
 from tests.fakes.scenario import Scenario, ToolCall

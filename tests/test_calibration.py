@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from switchboard.providers.calibration import WINDOW, Calibration
+from switchboard.providers.catalog.calibration import WINDOW, Calibration
 
 
 def test_ratio_moves_to_the_billed_input_and_persists(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from typing import Any, get_args
 import pytest
 from switchboard.protocol.catalog import ModelsResult
 from switchboard.providers.adapters import listed_kinds
-from switchboard.providers.catalog import (
+from switchboard.providers.catalog.models import (
     ApiKind,
     Catalog,
     CatalogError,

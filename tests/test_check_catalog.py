@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from switchboard.providers.base import ListedModel
-from switchboard.providers.catalog import Catalog, catalog_data
+from switchboard.providers.catalog.models import Catalog, catalog_data
 
 from tools import check_catalog
 from tools.check_catalog import CATALOG_DIR, listed_rates, main

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from switchboard.providers.tokens import load_encoding
+from switchboard.providers.catalog.tokens import load_encoding
 
 from tests.lsp_harness import server_env, write_config
 from tests.test_cli import run_cli

@@ -36,13 +36,13 @@ from switchboard.providers.adapters.copilot import (
     CopilotAdapter,
     CopilotCompletionsDecoder,
 )
+from switchboard.providers.auth.copilot_token import CopilotAuthenticator
 from switchboard.providers.base import Credential, ModelTarget, ProviderSettings
-from switchboard.providers.copilot_token import CopilotAuthenticator
 from switchboard.providers.errors import ProviderError
-from switchboard.providers.http import HttpRequest
-from switchboard.providers.retry import RetryPolicy
-from switchboard.providers.sse import SSEDecoder
-from switchboard.providers.transport import Transport
+from switchboard.providers.wire.http import HttpRequest
+from switchboard.providers.wire.retry import RetryPolicy
+from switchboard.providers.wire.sse import SSEDecoder
+from switchboard.providers.wire.transport import Transport
 
 from tests.corpus import body_bytes, random_chunks, wire_files
 from tests.fakes.copilot import FakeCopilot, default_models

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from switchboard.protocol.errors import ErrorCode
 from switchboard.providers.adapters.copilot import EDITOR_HEADERS, CopilotAdapter
-from switchboard.providers.copilot_token import (
+from switchboard.providers.auth.copilot_token import (
     COPILOT_API,
     EXPIRY_MARGIN_S,
     MIN_REUSE_S,
@@ -17,11 +17,11 @@ from switchboard.providers.copilot_token import (
     parse_token,
     token_url,
 )
+from switchboard.providers.auth.redact import redact
 from switchboard.providers.errors import ProviderError
-from switchboard.providers.http import HttpRequest
-from switchboard.providers.redact import redact
-from switchboard.providers.retry import RetryPolicy
-from switchboard.providers.transport import Transport
+from switchboard.providers.wire.http import HttpRequest
+from switchboard.providers.wire.retry import RetryPolicy
+from switchboard.providers.wire.transport import Transport
 
 from tests.fakes.copilot import FakeCopilot
 

@@ -18,13 +18,13 @@ from typing import Any
 import pytest
 from switchboard.protocol.chat import StopEvent
 from switchboard.protocol.errors import ErrorCode
-from switchboard.providers import github_oauth
 from switchboard.providers.adapters import adapter_for
+from switchboard.providers.auth import github_oauth
 from switchboard.providers.base import Adapter, ModelTarget
-from switchboard.providers.catalog import Catalog
+from switchboard.providers.catalog.models import Catalog
 from switchboard.providers.errors import ProviderError
-from switchboard.providers.framing import framer_for
-from switchboard.providers.sse import SSEEvent
+from switchboard.providers.wire.framing import framer_for
+from switchboard.providers.wire.sse import SSEEvent
 
 from tests.corpus import WIRE, body_bytes, meta, random_chunks
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 from switchboard.protocol.chat import Cost, Usage
+from switchboard.providers.catalog.pricing import rates_for
 from switchboard.providers.config import Config
 from switchboard.providers.engine import ChatEngine
-from switchboard.providers.pricing import rates_for
 from switchboard.server.usage import UsageLedger
 
 TABLE = json.loads((Path(__file__).parent / "data" / "cost_cases.json").read_text("utf-8"))

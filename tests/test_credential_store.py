@@ -17,7 +17,7 @@ from keyring.backend import KeyringBackend
 from keyring.backends import fail, null
 from keyring.compat import properties
 from keyring.errors import KeyringLocked
-from switchboard.providers.credential_store import SERVICE, CredentialStore
+from switchboard.providers.auth.credential_store import SERVICE, CredentialStore
 
 from tests.keyring_backend import KEYRING_ENV, FileKeyring
 from tests.lsp_harness import REPO_ROOT, server_env
@@ -203,7 +203,7 @@ def test_no_secret_reaches_the_logs(
 def store_in_subprocess(tmp_path: Path, backend: str) -> subprocess.CompletedProcess[str]:
     script = (
         "import sys; from pathlib import Path\n"
-        "from switchboard.providers.credential_store import CredentialStore\n"
+        "from switchboard.providers.auth.credential_store import CredentialStore\n"
         "store = CredentialStore(Path(sys.argv[1]))\n"
         "store.set('openai', sys.argv[2])\n"
         "print(store.describe())\n"

@@ -11,19 +11,19 @@ import pytest
 from keyring.backends import fail
 from switchboard.providers.adapters.copilot import CopilotAdapter
 from switchboard.providers.adapters.openai_chat import OpenAIChatAdapter
-from switchboard.providers.base import ProviderSettings
-from switchboard.providers.config import Config
-from switchboard.providers.copilot_apps import (
+from switchboard.providers.auth.copilot_apps import (
     CopilotAppToken,
     config_dir,
     find_app_token,
     host_of,
     parse_entries,
 )
-from switchboard.providers.credential_store import SERVICE, CredentialStore
-from switchboard.providers.credentials import find_credential
+from switchboard.providers.auth.credential_store import SERVICE, CredentialStore
+from switchboard.providers.auth.credentials import find_credential
+from switchboard.providers.auth.redact import MASK, redact
+from switchboard.providers.base import ProviderSettings
+from switchboard.providers.config import Config
 from switchboard.providers.engine import ChatEngine
-from switchboard.providers.redact import MASK, redact
 
 from tests.conftest import WORK_DONE_CLIENT
 from tests.fakes.openai import FakeOpenAI

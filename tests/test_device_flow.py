@@ -10,18 +10,18 @@ from typing import Any
 import httpx
 import pytest
 from switchboard.providers.adapters.copilot import CopilotAdapter
-from switchboard.providers.copilot_token import CopilotAuthenticator, token_url
-from switchboard.providers.device_flow import (
+from switchboard.providers.auth.copilot_token import CopilotAuthenticator, token_url
+from switchboard.providers.auth.device_flow import (
     COPILOT_CLIENT_ID,
     DeviceFlow,
     GitHubOAuthError,
     post_form_with,
 )
-from switchboard.providers.github_oauth import OAuthError
-from switchboard.providers.http import HttpRequest
-from switchboard.providers.redact import MASK, redact
-from switchboard.providers.retry import RetryPolicy
-from switchboard.providers.transport import Transport
+from switchboard.providers.auth.github_oauth import OAuthError
+from switchboard.providers.auth.redact import MASK, redact
+from switchboard.providers.wire.http import HttpRequest
+from switchboard.providers.wire.retry import RetryPolicy
+from switchboard.providers.wire.transport import Transport
 
 from tests.fakes.github import DEVICE_GRANT, FakeGitHub
 

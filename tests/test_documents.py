@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from switchboard.protocol.tokens import TextPosition, TextRange
 from switchboard.protocol.validation import InvalidParams
-from switchboard.providers.tokens import load_encoding
+from switchboard.providers.catalog.tokens import load_encoding
 from switchboard.server.documents import OpenDocumentCounts, line_starts, span_offsets
 
 TEXT = 'a = "😀é"\r\nsecond line\rthird\n\nlast'

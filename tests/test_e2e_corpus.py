@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from pygls.exceptions import JsonRpcException
 from switchboard.protocol.chat import ErrorEvent
-from switchboard.providers.accumulator import ChatAccumulator
 from switchboard.providers.adapters import adapter_for
 from switchboard.providers.config import Config
 from switchboard.providers.engine import ChatEngine
-from switchboard.providers.sse import SSEDecoder
+from switchboard.providers.wire.accumulator import ChatAccumulator
+from switchboard.providers.wire.sse import SSEDecoder
 
 from tests.corpus import body_bytes, wire_files
 from tests.fakes.anthropic import FakeAnthropic

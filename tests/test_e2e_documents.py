@@ -19,7 +19,7 @@ COUNT = "switchboard/countTokens"
 
 @cache
 def encoding(name: str) -> tiktoken.Encoding:
-    from switchboard.providers.tokens import load_encoding
+    from switchboard.providers.catalog.tokens import load_encoding
 
     return load_encoding(name)
 

@@ -20,7 +20,7 @@ TEXT = "Switchboard counts tokens exactly where it can, and says so where it can
 
 
 def o200k() -> tiktoken.Encoding:
-    from switchboard.providers.tokens import load_encoding
+    from switchboard.providers.catalog.tokens import load_encoding
 
     return load_encoding("o200k_base")
 

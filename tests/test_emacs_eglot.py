@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from switchboard.providers.tokens import load_encoding
+from switchboard.providers.catalog.tokens import load_encoding
 
 from tests.fakes.openai import FakeOpenAI
 from tests.fakes.scenario import Scenario

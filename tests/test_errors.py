@@ -9,6 +9,7 @@ import uuid
 
 import pytest
 from switchboard.protocol.errors import ErrorCode
+from switchboard.providers.auth.redact import MASK, register_secret
 from switchboard.providers.errors import (
     ProviderError,
     classify,
@@ -16,7 +17,6 @@ from switchboard.providers.errors import (
     json_body,
     retry_after_ms,
 )
-from switchboard.providers.redact import MASK, register_secret
 
 from tests.corpus import WIRE
 

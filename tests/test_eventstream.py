@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from switchboard.protocol.chat import ErrorEvent, StopEvent
 from switchboard.providers.adapters.bedrock import BedrockAdapter
-from switchboard.providers.eventstream import CorruptStream, EventMessage, EventStreamFramer
+from switchboard.providers.wire.eventstream import CorruptStream, EventMessage, EventStreamFramer
 
 from tests.corpus import WIRE, random_chunks, wire_files
 from tests.fakes.bedrock import encode_frame, event_frame

@@ -25,12 +25,12 @@ from switchboard.protocol.chat import (
     UsageEvent,
 )
 from switchboard.protocol.errors import ErrorCode
-from switchboard.providers.accumulator import ChatAccumulator
 from switchboard.providers.adapters import adapter_for
 from switchboard.providers.adapters.gemini import GeminiAdapter
 from switchboard.providers.adapters.vertex import VertexAdapter
 from switchboard.providers.base import Credential, ModelTarget, ProviderSettings
-from switchboard.providers.sse import SSEDecoder, SSEEvent
+from switchboard.providers.wire.accumulator import ChatAccumulator
+from switchboard.providers.wire.sse import SSEDecoder, SSEEvent
 
 from tests.corpus import WIRE, body_bytes, random_chunks, wire_files
 from tests.fakes.gemini import FakeGemini

@@ -16,7 +16,7 @@ from google.genai import types
 from google.oauth2 import service_account
 from switchboard.protocol.chat import ChatEvent, TextEvent, ThinkingEvent, ToolUseEvent
 from switchboard.providers.adapters.gemini import GeminiStreamDecoder
-from switchboard.providers.sse import SSEDecoder
+from switchboard.providers.wire.sse import SSEDecoder
 
 from tests.corpus import WIRE, wire_files
 from tests.fakes.gemini import FakeGemini, service_account_info

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 from switchboard.protocol.errors import ErrorCode
+from switchboard.providers.auth.google_auth import GoogleAuthenticator
+from switchboard.providers.auth.redact import redact
 from switchboard.providers.errors import ProviderError
-from switchboard.providers.google_auth import GoogleAuthenticator
-from switchboard.providers.http import HttpRequest
-from switchboard.providers.redact import redact
+from switchboard.providers.wire.http import HttpRequest
 
 from tests.fakes.gemini import FakeGemini, service_account_info
 
@@ -130,7 +130,7 @@ def test_which_file_is_used(tmp_path: Path) -> None:
 def test_google_auth_is_imported_only_when_a_token_is_needed() -> None:
     code = (
         "import sys\n"
-        "import switchboard.providers.google_auth, switchboard.providers.adapters.vertex\n"
+        "import switchboard.providers.auth.google_auth, switchboard.providers.adapters.vertex\n"
         "from switchboard.providers.adapters import adapter_for\n"
         "adapter_for('vertex'); adapter_for('gemini')\n"
         "print('google.auth' in sys.modules, 'google.genai' in sys.modules)\n"

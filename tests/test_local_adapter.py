@@ -29,9 +29,9 @@ from switchboard.providers.adapters.local import (
 )
 from switchboard.providers.base import Credential, ListedModel, ModelTarget, ProviderSettings
 from switchboard.providers.errors import ProviderError
-from switchboard.providers.retry import RetryPolicy
-from switchboard.providers.sse import SSEDecoder
-from switchboard.providers.transport import Transport
+from switchboard.providers.wire.retry import RetryPolicy
+from switchboard.providers.wire.sse import SSEDecoder
+from switchboard.providers.wire.transport import Transport
 
 from tests.fakes.local import FakeLocal
 from tests.fakes.scenario import Scenario, ToolCall

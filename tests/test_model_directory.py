@@ -10,8 +10,8 @@ from pathlib import Path
 from switchboard.providers.base import ProviderSettings
 from switchboard.providers.config import Config
 from switchboard.providers.engine import ChatEngine
-from switchboard.providers.retry import RetryPolicy
-from switchboard.providers.transport import Transport
+from switchboard.providers.wire.retry import RetryPolicy
+from switchboard.providers.wire.transport import Transport
 
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.http import FakeHTTPServer, Reply

@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from switchboard.providers.catalog import Catalog
+from switchboard.providers.catalog.models import Catalog
 
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.github import FakeGitHub

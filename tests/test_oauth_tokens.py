@@ -12,17 +12,17 @@ import keyring
 import pytest
 from keyring.backends import fail
 from switchboard.protocol.errors import ErrorCode
-from switchboard.providers.config import apply_overrides, load_config
-from switchboard.providers.credential_store import CredentialStore
-from switchboard.providers.errors import ProviderError
-from switchboard.providers.http import HttpRequest
-from switchboard.providers.oauth_config import OAuthSettings, parse_oauth_table
-from switchboard.providers.oauth_tokens import (
+from switchboard.providers.auth.credential_store import CredentialStore
+from switchboard.providers.auth.oauth_config import OAuthSettings, parse_oauth_table
+from switchboard.providers.auth.oauth_tokens import (
     OAuthAuthenticator,
     TokenRecord,
     store_record,
     stored_record,
 )
+from switchboard.providers.config import apply_overrides, load_config
+from switchboard.providers.errors import ProviderError
+from switchboard.providers.wire.http import HttpRequest
 
 from tests.fakes.oauth import FakeAuthServer
 from tests.keyring_backend import KEYRING_ENV, FileKeyring

@@ -10,8 +10,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
-from switchboard.providers.github_oauth import OAuthError
-from switchboard.providers.oauth_web import (
+from switchboard.providers.auth.github_oauth import OAuthError
+from switchboard.providers.auth.oauth_web import (
     CallbackServer,
     WebFlow,
     code_challenge,
@@ -21,8 +21,8 @@ from switchboard.providers.oauth_web import (
     post_json_with,
     refresh_tokens,
 )
-from switchboard.providers.openrouter_oauth import OpenRouterKeyFlow
-from switchboard.providers.redact import MASK, redact
+from switchboard.providers.auth.openrouter_oauth import OpenRouterKeyFlow
+from switchboard.providers.auth.redact import MASK, redact
 
 from tests.fakes.oauth import FakeAuthServer, FakeOpenRouterAuth, s256
 

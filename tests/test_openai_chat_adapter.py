@@ -38,9 +38,9 @@ from switchboard.providers.adapters import adapter_for
 from switchboard.providers.adapters.openai_chat import OpenAIChatAdapter
 from switchboard.providers.base import Credential, ModelTarget, ProviderSettings
 from switchboard.providers.errors import ProviderError
-from switchboard.providers.retry import RetryPolicy
-from switchboard.providers.sse import SSEDecoder
-from switchboard.providers.transport import Transport
+from switchboard.providers.wire.retry import RetryPolicy
+from switchboard.providers.wire.sse import SSEDecoder
+from switchboard.providers.wire.transport import Transport
 
 from tests.corpus import body_bytes, random_chunks, wire_files
 from tests.fakes.openai import FakeOpenAI

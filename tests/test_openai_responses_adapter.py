@@ -35,7 +35,6 @@ from switchboard.protocol.chat import (
     ToolUseStartEvent,
     UsageEvent,
 )
-from switchboard.providers.accumulator import ChatAccumulator
 from switchboard.providers.adapters import adapter_for
 from switchboard.providers.adapters.openai_responses import (
     OpenAIResponsesAdapter,
@@ -43,9 +42,10 @@ from switchboard.providers.adapters.openai_responses import (
 )
 from switchboard.providers.base import Credential, ModelTarget, ProviderSettings
 from switchboard.providers.errors import ProviderError
-from switchboard.providers.retry import RetryPolicy
-from switchboard.providers.sse import SSEDecoder
-from switchboard.providers.transport import Transport
+from switchboard.providers.wire.accumulator import ChatAccumulator
+from switchboard.providers.wire.retry import RetryPolicy
+from switchboard.providers.wire.sse import SSEDecoder
+from switchboard.providers.wire.transport import Transport
 
 from tests.corpus import WIRE, body_bytes, random_chunks
 from tests.fakes.openai_responses import FakeOpenAIResponses, reasoning_tokens, sse_from_payloads

@@ -19,7 +19,7 @@ from switchboard.protocol.catalog import ModelInfo
 from switchboard.protocol.chat import StopEvent, TextEvent, ToolUseEvent, UsageEvent
 from switchboard.providers.adapters.openai_responses import OpenAIResponsesAdapter
 from switchboard.providers.base import ModelTarget
-from switchboard.providers.sse import SSEDecoder
+from switchboard.providers.wire.sse import SSEDecoder
 
 from tests.corpus import WIRE, body_bytes
 from tests.fakes.http import Reply

@@ -18,11 +18,11 @@ from switchboard.protocol.chat import (
     UsageEvent,
 )
 from switchboard.protocol.errors import ErrorCode
-from switchboard.providers.accumulator import ChatAccumulator
 from switchboard.providers.adapters import adapter_for, option_keys
 from switchboard.providers.adapters.openrouter import OpenRouterAdapter
 from switchboard.providers.base import Credential, ProviderSettings
-from switchboard.providers.sse import SSEDecoder
+from switchboard.providers.wire.accumulator import ChatAccumulator
+from switchboard.providers.wire.sse import SSEDecoder
 
 from tests.corpus import body_bytes
 from tests.test_azure_adapter import check_shape, corpus, of_type, replay, target, text_of

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import pytest
 from switchboard.protocol.catalog import Pricing
 from switchboard.protocol.chat import Cost, Usage
-from switchboard.providers.catalog import Catalog
-from switchboard.providers.pricing import PriceTier, cost_of, rates_for
+from switchboard.providers.catalog.models import Catalog
+from switchboard.providers.catalog.pricing import PriceTier, cost_of, rates_for
 
 SONNET_45 = Pricing(
     input_per_m_tok=3, output_per_m_tok=15, cache_read_per_m_tok=0.30, cache_write_per_m_tok=3.75

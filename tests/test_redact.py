@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from switchboard.providers.redact import MASK, RedactingFilter, redact, register_secret
+from switchboard.providers.auth.redact import MASK, RedactingFilter, redact, register_secret
 
 # Built from pieces so the source holds no string that looks like a real credential.
 OPENAI_KEY = "sk-" + "proj-" + "Ab3dEf6hIj9kLm2nOp5q"

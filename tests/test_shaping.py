@@ -8,14 +8,14 @@ from switchboard.protocol.chat import ChatParams
 from switchboard.protocol.errors import ErrorCode
 from switchboard.providers.adapters import adapter_for
 from switchboard.providers.base import ModelTarget
-from switchboard.providers.errors import ProviderError
-from switchboard.providers.shaping import (
+from switchboard.providers.catalog.shaping import (
     IMAGE_TOKENS_BOUND,
     MIN_VIABLE_TOKENS,
     input_upper_bound,
     shape,
 )
-from switchboard.providers.tokens import count_messages
+from switchboard.providers.catalog.tokens import count_messages
+from switchboard.providers.errors import ProviderError
 
 USER = [{"role": "user", "content": "hi"}]
 
@@ -176,9 +176,9 @@ def test_the_upper_bound_is_never_below_the_count() -> None:
 
 
 def test_cost_before_sending_prices_the_input_and_the_longest_answer() -> None:
+    from switchboard.providers.catalog.shaping import answer_room
     from switchboard.providers.config import Config
     from switchboard.providers.engine import ChatEngine
-    from switchboard.providers.shaping import answer_room
 
     engine = ChatEngine(Config())
     target = engine.resolve("openai/gpt-4o")

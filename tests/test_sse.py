@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from switchboard.providers.sse import SSEDecoder, SSEEvent
+from switchboard.providers.wire.sse import SSEDecoder, SSEEvent
 
 from tests.corpus import WIRE, body_bytes, random_chunks
 

@@ -9,14 +9,14 @@ from itertools import pairwise
 
 import pytest
 import tiktoken
-from switchboard.providers.text_counting import (
+from switchboard.providers.catalog.text_counting import (
     ChunkedCounter,
     IncrementalCount,
     count_text_chunked,
     cut_points,
     is_cut,
 )
-from switchboard.providers.tokens import load_encoding
+from switchboard.providers.catalog.tokens import load_encoding
 
 ENCODINGS = ["cl100k_base", "o200k_base"]
 # Short strings whose mixes reach the corners of both pre-tokenizer patterns.

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 import tiktoken
 from switchboard.protocol.chat import ImagePart, Message, TextPart, ToolSpec, ToolUsePart
-from switchboard.providers import tokens
-from switchboard.providers.tokens import (
+from switchboard.providers.catalog import tokens
+from switchboard.providers.catalog.tokens import (
     count_messages,
     count_text,
     encoding_name_for,
@@ -60,7 +60,9 @@ def block_network(patch: pytest.MonkeyPatch) -> None:
 
 
 def packaged_ranks(name: str) -> bytes:
-    path = resources.files("switchboard.providers").joinpath(f"data/tiktoken/{name}.tiktoken.gz")
+    path = resources.files("switchboard.providers.catalog").joinpath(
+        f"data/tiktoken/{name}.tiktoken.gz"
+    )
     return gzip.decompress(path.read_bytes())
 
 
@@ -170,8 +172,8 @@ def test_get_encoding_builds_each_encoding_once_across_threads(
 def test_importing_the_counting_modules_does_not_import_tiktoken() -> None:
     probe = (
         "import sys\n"
-        "import switchboard.providers.tokens, switchboard.providers.catalog\n"
-        "import switchboard.providers.pricing\n"
+        "import switchboard.providers.catalog.tokens, switchboard.providers.catalog.models\n"
+        "import switchboard.providers.catalog.pricing\n"
         "print('tiktoken' in sys.modules)\n"
     )
     done = subprocess.run(

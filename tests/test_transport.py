@@ -15,9 +15,9 @@ import pytest
 from switchboard.protocol.chat import RetryEvent
 from switchboard.protocol.errors import ErrorCode
 from switchboard.providers.errors import ProviderError, http_error, json_body
-from switchboard.providers.http import HttpRequest
-from switchboard.providers.retry import RetryPolicy
-from switchboard.providers.transport import Timeouts, Transport
+from switchboard.providers.wire.http import HttpRequest
+from switchboard.providers.wire.retry import RetryPolicy
+from switchboard.providers.wire.transport import Timeouts, Transport
 
 from tests.fakes.http import FakeHTTPServer, Reply
 

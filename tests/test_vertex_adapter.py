@@ -16,12 +16,12 @@ from switchboard.providers.adapters import adapter_for
 from switchboard.providers.adapters.anthropic import AnthropicAdapter
 from switchboard.providers.adapters.gemini import GeminiAdapter
 from switchboard.providers.adapters.vertex import VertexAdapter, VertexClaudeAdapter
+from switchboard.providers.auth.google_auth import GoogleAuthenticator
 from switchboard.providers.base import ModelTarget, ProviderSettings
-from switchboard.providers.catalog import default_catalog
+from switchboard.providers.catalog.models import default_catalog
 from switchboard.providers.errors import ProviderError
-from switchboard.providers.google_auth import GoogleAuthenticator
-from switchboard.providers.http import HttpRequest
-from switchboard.providers.sse import SSEDecoder
+from switchboard.providers.wire.http import HttpRequest
+from switchboard.providers.wire.sse import SSEDecoder
 
 from tests.fakes.gemini import FakeGemini, service_account_info
 from tests.fakes.scenario import Scenario, ToolCall

@@ -19,7 +19,7 @@ from switchboard.protocol.errors import ErrorCode
 from switchboard.providers.adapters import adapter_for
 from switchboard.providers.adapters.xai import XAIAdapter
 from switchboard.providers.base import Credential, ProviderSettings
-from switchboard.providers.sse import SSEEvent
+from switchboard.providers.wire.sse import SSEEvent
 
 from tests.test_azure_adapter import check_shape, corpus, of_type, replay, target, text_of
 

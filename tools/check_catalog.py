@@ -35,12 +35,12 @@ from typing import Any
 
 from switchboard.protocol.errors import ErrorCode
 from switchboard.providers.adapters import adapter_for
+from switchboard.providers.auth.copilot_token import TOKEN_ENV as COPILOT_TOKEN_ENV
 from switchboard.providers.base import Credential, ListedModel, ProviderSettings
-from switchboard.providers.copilot_token import TOKEN_ENV as COPILOT_TOKEN_ENV
 from switchboard.providers.errors import ProviderError
-from switchboard.providers.transport import Timeouts, Transport
+from switchboard.providers.wire.transport import Timeouts, Transport
 
-CATALOG_DIR = Path(__file__).resolve().parents[1] / "providers" / "data" / "catalog"
+CATALOG_DIR = Path(__file__).resolve().parents[1] / "providers" / "catalog" / "data" / "catalog"
 OPENROUTER_KEY_ENV = "OPENROUTER_API_KEY"
 SOURCES = ("openrouter", "copilot")
 RATES = (

@@ -40,13 +40,13 @@ from ..base import (
     inline_image,
 )
 from ..errors import ProviderError, classify, http_error, json_body
-from ..http import HttpRequest
-from ..json_values import is_int as _is_int
-from ..json_values import mapping as _mapping
-from ..json_values import positive_int as _positive
-from ..json_values import text as _text
-from ..sse import SSEEvent
-from ..tool_calls import ToolCallAssembler
+from ..wire.http import HttpRequest
+from ..wire.json_values import is_int as _is_int
+from ..wire.json_values import mapping as _mapping
+from ..wire.json_values import positive_int as _positive
+from ..wire.json_values import text as _text
+from ..wire.sse import SSEEvent
+from ..wire.tool_calls import ToolCallAssembler
 
 log = logging.getLogger(__name__)
 

@@ -34,7 +34,7 @@ from ..base import (
     option,
 )
 from ..errors import ProviderError
-from ..http import HttpRequest
+from ..wire.http import HttpRequest
 from .openai_chat import JsonObject, OpenAIChatAdapter, OpenAIChatDecoder
 
 ENDPOINT_ENV = "AZURE_OPENAI_ENDPOINT"
@@ -186,7 +186,7 @@ class AzureOpenAIAdapter(OpenAIChatAdapter):
     ) -> Authenticator | None:
         if self.auth_mode(settings) != "entra":
             return None
-        from ..azure_auth import EntraAuthenticator
+        from ..auth.azure_auth import EntraAuthenticator
 
         return EntraAuthenticator()
 

@@ -1,8 +1,8 @@
 """AWS Bedrock through the Converse API: every model family Bedrock serves, one wire format.
 
 Request: `POST {base}/model/{modelId}/converse-stream`, signed with SigV4 by
-`providers/aws_auth.py` (or sent with a Bedrock API key). The answer is an
-AWS eventstream (`providers/eventstream.py` frames it); each message is an
+`providers/auth/aws_auth.py` (or sent with a Bedrock API key). The answer is an
+AWS eventstream (`providers/wire/eventstream.py` frames it); each message is an
 event (`messageStart`, `contentBlockStart|Delta|Stop`, `messageStop`,
 `metadata`) or an exception, decoded here into normalized events.
 
@@ -54,7 +54,7 @@ from switchboard.protocol.chat import (
 )
 from switchboard.protocol.errors import ErrorCode
 
-from ..aws_auth import AwsAuthenticator, require_region, text_option
+from ..auth.aws_auth import AwsAuthenticator, require_region, text_option
 from ..base import (
     AdapterDefaults,
     Credential,
@@ -65,12 +65,12 @@ from ..base import (
     inline_image,
 )
 from ..errors import RETRYABLE, ProviderError, classify, json_body, retry_after_ms
-from ..eventstream import CorruptStream, EventMessage
-from ..http import HttpRequest
-from ..json_values import is_int as _is_int
-from ..json_values import mapping as _mapping
-from ..json_values import text as _text
-from ..tool_calls import ToolCallAssembler
+from ..wire.eventstream import CorruptStream, EventMessage
+from ..wire.http import HttpRequest
+from ..wire.json_values import is_int as _is_int
+from ..wire.json_values import mapping as _mapping
+from ..wire.json_values import text as _text
+from ..wire.tool_calls import ToolCallAssembler
 
 log = logging.getLogger(__name__)
 

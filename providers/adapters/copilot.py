@@ -1,7 +1,7 @@
 """GitHub Copilot chat: OpenAI Chat Completions at Copilot's API, behind a token exchange.
 
 The credential is a GitHub OAuth token (GITHUB_COPILOT_TOKEN); it only ever
-goes to GitHub's token exchange (providers/copilot_token.py), never to the
+goes to GitHub's token exchange (providers/auth/copilot_token.py), never to the
 chat API, which takes the short-lived Copilot token instead.
 
 Copilot's backend serves only known integrations, recognized by the
@@ -37,6 +37,16 @@ from switchboard.protocol.chat import (
 )
 from switchboard.protocol.errors import ErrorCode
 
+from ..auth.copilot_apps import find_app_token
+from ..auth.copilot_token import (
+    COPILOT_API,
+    TOKEN_ENV,
+    CopilotAuthenticator,
+    github_api_url,
+    token_url,
+)
+from ..auth.device_flow import GITHUB_HOST, github_login_url
+from ..auth.redact import register_secret
 from ..base import (
     Credential,
     ListedModel,
@@ -47,23 +57,13 @@ from ..base import (
     option,
     url_option,
 )
-from ..copilot_apps import find_app_token
-from ..copilot_token import (
-    COPILOT_API,
-    TOKEN_ENV,
-    CopilotAuthenticator,
-    github_api_url,
-    token_url,
-)
-from ..device_flow import GITHUB_HOST, github_login_url
 from ..errors import ProviderError, json_body
-from ..http import HttpRequest
-from ..json_values import positive_int as _positive
-from ..redact import register_secret
-from ..sse import SSEEvent
+from ..wire.http import HttpRequest
+from ..wire.json_values import positive_int as _positive
+from ..wire.sse import SSEEvent
 
 if TYPE_CHECKING:
-    from ..signin_flows import FlowHttp, GitHubDeviceSignIn
+    from ..auth.signin_flows import FlowHttp, GitHubDeviceSignIn
 from .openai_chat import FINISH_REASONS, JsonObject, OpenAIChatAdapter, OpenAIChatDecoder
 
 EDITOR_HEADERS: Mapping[str, str] = {
@@ -287,7 +287,7 @@ class CopilotAdapter(OpenAIChatAdapter):
         return Credential(secret=found.token, source=f"github-copilot:{found.file}")
 
     def sign_in_flow(self, settings: ProviderSettings, http: FlowHttp) -> GitHubDeviceSignIn:
-        from ..signin_flows import GitHubDeviceSignIn
+        from ..auth.signin_flows import GitHubDeviceSignIn
 
         return GitHubDeviceSignIn(http, self.github_web(settings))
 

@@ -58,12 +58,12 @@ from ..base import (
     join_url,
 )
 from ..errors import ProviderError, classify, http_error, json_body
-from ..http import HttpRequest
-from ..json_values import is_int as _is_int
-from ..json_values import mapping as _mapping
-from ..json_values import text as _text
-from ..sse import SSEEvent
-from ..tool_calls import ToolCallAssembler
+from ..wire.http import HttpRequest
+from ..wire.json_values import is_int as _is_int
+from ..wire.json_values import mapping as _mapping
+from ..wire.json_values import text as _text
+from ..wire.sse import SSEEvent
+from ..wire.tool_calls import ToolCallAssembler
 from .gemini_schema import gemini_parameters
 
 log = logging.getLogger(__name__)

@@ -43,7 +43,7 @@ from ..base import (
     option,
 )
 from ..errors import ProviderError
-from ..http import HttpRequest
+from ..wire.http import HttpRequest
 from .openai_chat import JsonObject, OpenAIChatAdapter, OpenAIChatDecoder
 
 OPEN_TAG = "<think>"

@@ -44,10 +44,10 @@ from ..base import (
     join_url,
 )
 from ..errors import RETRYABLE, ProviderError, classify, http_error
-from ..http import HttpRequest
-from ..json_values import count as _count
-from ..sse import SSEEvent
-from ..tool_calls import ToolCallAssembler
+from ..wire.http import HttpRequest
+from ..wire.json_values import count as _count
+from ..wire.sse import SSEEvent
+from ..wire.tool_calls import ToolCallAssembler
 
 log = logging.getLogger(__name__)
 

@@ -41,9 +41,9 @@ from switchboard.protocol.errors import ErrorCode
 
 from ..base import ModelTarget, ProviderSettings
 from ..errors import classify
-from ..json_values import count as _count
-from ..sse import SSEEvent
-from ..tool_calls import ToolCallAssembler
+from ..wire.json_values import count as _count
+from ..wire.sse import SSEEvent
+from ..wire.tool_calls import ToolCallAssembler
 from .openai_chat import OpenAIChatAdapter, error_fields, joined_text
 
 log = logging.getLogger(__name__)

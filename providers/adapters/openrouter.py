@@ -33,11 +33,11 @@ from switchboard.protocol.errors import ErrorCode
 
 from ..base import Credential, ListedModel, ModelTarget, ProviderSettings, option, url_option
 from ..errors import RETRYABLE, ProviderError, classify, retry_after_ms
-from ..http import HttpRequest
+from ..wire.http import HttpRequest
 from .openai_chat import JsonObject, OpenAIChatAdapter, OpenAIChatDecoder
 
 if TYPE_CHECKING:
-    from ..signin_flows import FlowHttp, OpenRouterSignIn
+    from ..auth.signin_flows import FlowHttp, OpenRouterSignIn
 
 DEFAULT_REFERER = "https://github.com/switchboard-lsp/switchboard"
 DEFAULT_TITLE = "Switchboard"
@@ -175,7 +175,7 @@ class OpenRouterAdapter(OpenAIChatAdapter):
 
     def sign_in_flow(self, settings: ProviderSettings, http: FlowHttp) -> OpenRouterSignIn:
         """PKCE in the browser, ending in an API key; the site is the API's host unless set."""
-        from ..signin_flows import OpenRouterSignIn
+        from ..auth.signin_flows import OpenRouterSignIn
 
         api = (settings.base_url or self.default_base_url).rstrip("/")
         site = url_option(settings, "auth_site") or api.removesuffix("/api/v1")

@@ -7,7 +7,7 @@ region prefix). Gemini models take the Gemini API's body (adapters/gemini.py);
 Claude models take Anthropic's Messages body without `model` and with Vertex's
 `anthropic_version`, and answer with Anthropic's SSE stream. A model is Claude when
 its name starts with `claude` (the catalog's api "messages" picks VertexClaudeAdapter
-directly). Authentication is a Google OAuth token (providers/google_auth.py).
+directly). Authentication is a Google OAuth token (providers/auth/google_auth.py).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from ..base import (
     option,
 )
 from ..errors import ProviderError
-from ..http import HttpRequest
+from ..wire.http import HttpRequest
 from . import anthropic, gemini
 
 ANTHROPIC_VERSION = "vertex-2023-10-16"
@@ -91,7 +91,7 @@ class VertexAdapter(AdapterDefaults):
         credential: Credential | None,
         environ: Mapping[str, str],
     ) -> Authenticator | None:
-        from ..google_auth import GoogleAuthenticator
+        from ..auth.google_auth import GoogleAuthenticator
 
         configured = option(settings, "credentials_file")
         if configured is not None and not isinstance(configured, str):

@@ -16,9 +16,8 @@ from typing import Any, Protocol
 
 from switchboard.protocol.errors import ErrorCode
 
-from .base import FetchJson
-from .errors import ProviderError
-from .http import HttpRequest
+from ..errors import ProviderError
+from ..wire.http import FetchJson, HttpRequest
 from .redact import redact, register_secret
 
 SCOPE = "https://cognitiveservices.azure.com/.default"

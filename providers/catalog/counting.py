@@ -14,13 +14,12 @@ from typing import TYPE_CHECKING
 
 from switchboard.protocol.chat import ChatParams
 
-from .errors import ProviderError
+from ..errors import ProviderError
+from ..wire.transport import Timeouts
 from .tokens import TokenCount, count_messages
-from .transport import Timeouts
 
 if TYPE_CHECKING:
-    from .base import ModelTarget
-    from .engine import ChatEngine
+    from ..base import ModelTarget, ProviderAccess
 
 logger = logging.getLogger("switchboard.tokens")
 
@@ -30,7 +29,7 @@ PROVIDER_METHOD = "provider"
 
 
 class TokenCounter:
-    def __init__(self, engine: ChatEngine) -> None:
+    def __init__(self, engine: ProviderAccess) -> None:
         self._engine = engine
         self._cache: OrderedDict[str, int] = OrderedDict()
 

@@ -19,9 +19,9 @@ from typing import Any
 
 from switchboard.protocol.errors import ErrorCode
 
-from .base import FetchJson, join_url
-from .errors import ProviderError
-from .http import HttpRequest
+from ..base import join_url
+from ..errors import ProviderError
+from ..wire.http import FetchJson, HttpRequest
 from .redact import register_secret
 
 GITHUB_API = "https://api.github.com"

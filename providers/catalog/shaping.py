@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from switchboard.protocol.chat import ChatParams
 from switchboard.protocol.errors import ErrorCode
 
-from .base import Adapter, ModelTarget
-from .errors import ProviderError
+from ..base import Adapter, ModelTarget
+from ..errors import ProviderError
 
 SAFETY_MARGIN_PERCENT = 10
 MIN_VIABLE_TOKENS = 256

@@ -142,7 +142,7 @@ def load_encoding(name: str) -> tiktoken.Encoding:
         raise ValueError(f"no packaged tiktoken rank file for {name!r}")
     import tiktoken
 
-    packaged = resources.files("switchboard.providers").joinpath(
+    packaged = resources.files("switchboard.providers.catalog").joinpath(
         f"data/tiktoken/{name}.tiktoken.gz"
     )
     data = gzip.decompress(packaged.read_bytes())

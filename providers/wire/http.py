@@ -1,10 +1,11 @@
-"""The HTTP request an adapter builds: plain data, no I/O."""
+"""The HTTP request an adapter builds (plain data, no I/O), and the JSON round trip
+an authenticator is handed to call a token endpoint through the shared transport."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 
 @dataclass(slots=True)
@@ -22,3 +23,7 @@ class HttpRequest:
         if self.json is None:
             return b""
         return json.dumps(self.json, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+class FetchJson(Protocol):
+    async def __call__(self, request: HttpRequest) -> Any: ...

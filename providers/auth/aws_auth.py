@@ -22,9 +22,9 @@ from urllib.parse import urlencode
 
 from switchboard.protocol.errors import ErrorCode
 
-from .base import FetchJson, ProviderSettings, option
-from .errors import ProviderError
-from .http import HttpRequest
+from ..base import ProviderSettings, option
+from ..errors import ProviderError
+from ..wire.http import FetchJson, HttpRequest
 from .redact import register_secret
 
 SIGNING_NAME = "bedrock"

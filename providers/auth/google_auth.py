@@ -20,9 +20,8 @@ from typing import Any
 
 from switchboard.protocol.errors import ErrorCode
 
-from .base import FetchJson
-from .errors import ProviderError
-from .http import HttpRequest
+from ..errors import ProviderError
+from ..wire.http import FetchJson, HttpRequest
 from .redact import register_secret
 
 CLOUD_PLATFORM = "https://www.googleapis.com/auth/cloud-platform"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from .errors import ProviderError
+from ..errors import ProviderError
 
 
 @dataclass(frozen=True)

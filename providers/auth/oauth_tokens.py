@@ -18,9 +18,8 @@ from urllib.parse import urlencode
 
 from switchboard.protocol.errors import ErrorCode
 
-from .base import FetchJson
-from .errors import ProviderError
-from .http import HttpRequest
+from ..errors import ProviderError
+from ..wire.http import FetchJson, HttpRequest
 from .oauth_web import OAuthTokens, tokens_from_answer
 from .redact import register_secret
 

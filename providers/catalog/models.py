@@ -240,7 +240,7 @@ def default_catalog() -> Catalog:
 
 def catalog_data() -> dict[str, Any]:
     """The packaged catalog: the index file, then one file per provider in `data/catalog/`."""
-    package = resources.files("switchboard.providers")
+    package = resources.files("switchboard.providers.catalog")
     data: dict[str, Any] = json.loads(package.joinpath(CATALOG_RESOURCE).read_text("utf-8"))
     providers = data.setdefault("providers", {})
     for item in sorted(package.joinpath(PROVIDER_CATALOGS).iterdir(), key=lambda f: f.name):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from .base import Framing
+from ..base import Framing
 
 
 class Framer(Protocol):

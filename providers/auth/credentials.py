@@ -12,7 +12,7 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from .base import Adapter, Credential, ProviderSettings
+from ..base import Adapter, Credential, ProviderSettings
 from .redact import register_secret
 
 if TYPE_CHECKING:

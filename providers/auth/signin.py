@@ -15,17 +15,17 @@ from typing import TYPE_CHECKING, Literal
 
 from switchboard.protocol.errors import ErrorCode
 
-from .base import Credential
-from .errors import ProviderError
+from ..base import Credential
+from ..errors import ProviderError
+from ..wire.transport import Timeouts
 from .github_oauth import OAuthError
 from .oauth_tokens import OAUTH_ACCOUNT
 from .oauth_web import post_form_with, post_json_with
 from .redact import redact, register_secret
 from .signin_flows import FlowHttp, FlowMethod, InteractiveFlow, Prompt
-from .transport import Timeouts
 
 if TYPE_CHECKING:
-    from .engine import ChatEngine
+    from ..base import ProviderAccess
 
 logger = logging.getLogger("switchboard.signin")
 
@@ -41,7 +41,7 @@ class KeyCheck:
 
 
 class Accounts:
-    def __init__(self, engine: ChatEngine) -> None:
+    def __init__(self, engine: ProviderAccess) -> None:
         self._engine = engine
 
     async def set_api_key(self, provider: str, api_key: str) -> KeyCheck:
@@ -151,7 +151,7 @@ class SignInFlows:
     the one in progress.
     """
 
-    def __init__(self, engine: ChatEngine) -> None:
+    def __init__(self, engine: ProviderAccess) -> None:
         self._engine = engine
         self._flows: dict[str, _Running] = {}
 

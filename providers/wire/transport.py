@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from switchboard.protocol.chat import RetryEvent
 from switchboard.protocol.errors import ErrorCode
 
-from .errors import ProviderError, json_body
+from ..errors import ProviderError, json_body
 from .http import HttpRequest
 from .retry import RetryPolicy
 

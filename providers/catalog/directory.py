@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING, Any
 from switchboard.protocol.catalog import Capabilities, ModelInfo, Pricing
 from switchboard.protocol.errors import ErrorCode
 
-from .base import ListedModel
-from .errors import ProviderError
-from .transport import Timeouts
+from ..base import ListedModel
+from ..errors import ProviderError
+from ..wire.transport import Timeouts
 
 if TYPE_CHECKING:
-    from .engine import ChatEngine
+    from ..base import ProviderAccess
 
 logger = logging.getLogger("switchboard.models")
 
@@ -52,7 +52,7 @@ class _Failure:
 class ModelDirectory:
     def __init__(
         self,
-        engine: ChatEngine,
+        engine: ProviderAccess,
         cache_dir: Path | None,
         *,
         ttl_s: float = LIST_TTL_S,
