@@ -24,6 +24,9 @@ class Capabilities(WireModel):
     thinking: bool = False
     prompt_caching: bool = False
     streaming: bool = True
+    fim: bool = Field(
+        default=False, description="fills in the middle (prefix + suffix) for code completion"
+    )
 
 
 class Pricing(WireModel):

@@ -116,6 +116,10 @@ class ChatParams(Params):
     stop_sequences: list[str] | None = None
     thinking: ThinkingConfig | None = None
     request_id: str | None = None
+    resume: bool | None = Field(
+        default=None,
+        description="false: a requestId whose call was interrupted starts afresh, not resumed",
+    )
     provider_options: dict[str, Any] | None = None
     partial_result_token: ProgressToken | None = None
     work_done_token: ProgressToken | None = None
@@ -266,5 +270,8 @@ class ChatResult(WireModel):
     usage: Usage
     cost: Cost | None = None
     warnings: list[str] | None = None
+    resumed: bool | None = Field(
+        default=None, description="true when an interrupted call was continued, not restarted"
+    )
 
     nullable_on_wire = ("cost",)

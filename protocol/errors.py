@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from pydantic import Field
+
 from .base import WireModel
+from .chat import ChatResult
 
 INVALID_PARAMS = -32602
 REQUEST_CANCELLED = -32800
@@ -24,6 +27,7 @@ class ErrorCode(StrEnum):
     TIMEOUT = "timeout"
     NETWORK = "network"
     UNSUPPORTED = "unsupported"
+    SERVER_SHUTTING_DOWN = "serverShuttingDown"
 
 
 class ErrorData(WireModel):
@@ -35,3 +39,6 @@ class ErrorData(WireModel):
     retry_after_ms: int | None = None
     suggestion: str | None = None
     supported: list[str] | None = None
+    partial: ChatResult | None = Field(
+        default=None, description="a chat's answer so far, when anything had streamed"
+    )

@@ -15,6 +15,7 @@ from .auth import (
 from .base import WireModel
 from .catalog import ModelsParams, ModelsResult, ProvidersParams, ProvidersResult
 from .chat import ChatParams, ChatProgress, ChatResult
+from .history import HistoryParams, HistoryResult
 from .tokens import CountTokensParams, CountTokensResult
 from .usage import UsageChanged, UsageParams, UsageResult
 
@@ -28,6 +29,7 @@ SIGN_IN_COMPLETE = "switchboard/signInComplete"
 SIGN_OUT = "switchboard/signOut"
 SET_API_KEY = "switchboard/setApiKey"
 USAGE_CHANGED = "switchboard/usageChanged"
+HISTORY = "switchboard/history"
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ REQUESTS: tuple[Method, ...] = (
     Method(SIGN_IN_COMPLETE, SignInCompleteParams, SignInResult),
     Method(SIGN_OUT, SignOutParams, SignInResult),
     Method(SET_API_KEY, SetApiKeyParams, SetApiKeyResult),
+    Method(HISTORY, HistoryParams, HistoryResult),
 )
 
 NOTIFICATIONS: tuple[Method, ...] = (Method(USAGE_CHANGED, UsageChanged, None),)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
+from urllib.parse import quote
 
 if TYPE_CHECKING:
     # Only for annotations: the server imports this module at start-up, before pydantic.
@@ -52,6 +53,8 @@ class ProviderSettings:
     headers: Mapping[str, str] = field(default_factory=dict)
     options: Mapping[str, Any] = field(default_factory=dict)
     oauth: OAuthSettings | None = None
+    #: Seconds per limit ("connect", "headers", "stall", "total") set by `*_timeout` keys.
+    timeouts: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,24 @@ class ModelTarget:
     @property
     def id(self) -> str:
         return f"{self.provider}/{self.model}"
+
+
+@dataclass(frozen=True)
+class CompletionRequest:
+    """One code completion, normalized: the text around the cursor and how much to write.
+
+    The answer comes back as the chat vocabulary's TextEvent, UsageEvent,
+    StopEvent and ErrorEvent, from a StreamDecoder like a chat's, so the FIM
+    path and the chat fallback read the same way.
+    """
+
+    prefix: str
+    suffix: str = ""
+    language: str | None = None
+    path: str | None = None
+    max_tokens: int = 128
+    stop: tuple[str, ...] = ()
+    temperature: float | None = None
 
 
 class StreamDecoder(Protocol):
@@ -180,8 +201,30 @@ class Adapter(Protocol):
         """The temperatures the provider accepts for this model."""
         ...
 
+    def has_fim(self, target: ModelTarget, settings: ProviderSettings) -> bool:
+        """Whether this model fills in the middle through `fim_request`."""
+        ...
+
+    def fim_request(
+        self,
+        request: CompletionRequest,
+        target: ModelTarget,
+        settings: ProviderSettings,
+        credential: Credential | None,
+    ) -> HttpRequest | None:
+        """The provider's fill-in-the-middle request; None for a kind without one."""
+        ...
+
+    def fim_decoder(self, target: ModelTarget) -> StreamDecoder | None:
+        """Decodes what `fim_request` streams back (wire events in `framing`)."""
+        ...
+
     def accepts_temperature(self, params: ChatParams, target: ModelTarget) -> bool:
         """False where the model rejects any temperature (reasoning models, thinking on)."""
+        ...
+
+    def accepts_prefill(self, params: ChatParams, target: ModelTarget) -> bool:
+        """True where a last assistant turn is continued by the model (Anthropic's prefill)."""
         ...
 
 
@@ -272,6 +315,24 @@ class AdapterDefaults:
     def accepts_temperature(self, params: ChatParams, target: ModelTarget) -> bool:
         return True
 
+    def accepts_prefill(self, params: ChatParams, target: ModelTarget) -> bool:
+        return False
+
+    def has_fim(self, target: ModelTarget, settings: ProviderSettings) -> bool:
+        return target.info.capabilities.fim
+
+    def fim_request(
+        self,
+        request: CompletionRequest,
+        target: ModelTarget,
+        settings: ProviderSettings,
+        credential: Credential | None,
+    ) -> HttpRequest | None:
+        return None
+
+    def fim_decoder(self, target: ModelTarget) -> StreamDecoder | None:
+        return None
+
 
 def option(settings: ProviderSettings, key: str, default: Any = None) -> Any:
     """A provider-specific config option (`[providers.NAME] key = ...`)."""
@@ -314,3 +375,12 @@ def inline_image(
 
 def join_url(base_url: str, path: str) -> str:
     return base_url.rstrip("/") + "/" + path.lstrip("/")
+
+
+def path_segment(value: str) -> str:
+    """`value` as one segment of a URL path: a model id or a deployment name that holds `/`,
+    `?`, `#`, `:` or is `..` can then reach no other path. `@` stays (Vertex's `model@version`).
+    """
+    if value in (".", ".."):
+        return value.replace(".", "%2E")
+    return quote(value, safe="@")

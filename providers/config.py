@@ -16,12 +16,40 @@ from typing import Any
 from .adapters import option_keys
 from .auth.oauth_config import parse_oauth_table
 from .base import ProviderSettings
+from .catalog.completion_settings import CompletionSettings, parse_completion_table
 from .paths import config_path, data_dir
 
 __all__ = ["Config", "ConfigIssue", "apply_overrides", "config_path", "data_dir", "load_config"]
 
-TOP_LEVEL_KEYS = frozenset({"default_model", "fast_model", "providers", "log_level"})
-PROVIDER_KEYS = frozenset({"kind", "base_url", "api_key_env", "timeout", "headers", "oauth"})
+TOP_LEVEL_KEYS = frozenset(
+    {
+        "default_model",
+        "fast_model",
+        "providers",
+        "log_level",
+        "journal",
+        "journal_retention_days",
+        "journal_max_mb",
+        "shutdown_grace",
+        "completion",
+    }
+)
+#: the journal's and shutdown's keys: (default, smallest accepted value)
+DURABILITY_NUMBERS = {
+    "journal_retention_days": (30.0, 0.0),
+    "journal_max_mb": (200.0, 1.0),
+    "shutdown_grace": (2.0, 0.0),
+}
+#: `[providers.NAME]` keys for the transport's limits, each to the limit it sets.
+TIMEOUT_KEYS = {
+    "connect_timeout": "connect",
+    "headers_timeout": "headers",
+    "stall_timeout": "stall",
+    "total_timeout": "total",
+}
+PROVIDER_KEYS = frozenset(
+    {"kind", "base_url", "api_key_env", "timeout", "headers", "oauth", *TIMEOUT_KEYS}
+)
 LOG_LEVELS = frozenset({"debug", "info", "warning", "error"})
 
 
@@ -45,6 +73,11 @@ class Config:
     fast_model: str | None = None
     log_level: str = "info"
     providers: Mapping[str, ProviderSettings] = field(default_factory=dict)
+    journal: bool = True
+    journal_retention_days: float = DURABILITY_NUMBERS["journal_retention_days"][0]
+    journal_max_mb: float = DURABILITY_NUMBERS["journal_max_mb"][0]
+    shutdown_grace: float = DURABILITY_NUMBERS["shutdown_grace"][0]
+    completion: CompletionSettings = field(default_factory=CompletionSettings)
     path: Path | None = None
     issues: tuple[ConfigIssue, ...] = ()
 
@@ -88,6 +121,8 @@ def apply_overrides(
                         merged_table["oauth"] = {**oauth, **table["oauth"]}
                 else:
                     providers[name] = table
+        elif key == "completion" and isinstance(value, Mapping):
+            merged["completion"] = {**merged.get("completion", {}), **value}
         elif value is not None:
             merged[key] = value
     rebuilt = _build(merged, known_kinds, _Locator(None, ""))
@@ -112,6 +147,21 @@ def _build(raw: Mapping[str, Any], known_kinds: frozenset[str], locate: _Locator
                 issues.append(
                     locate.issue(f"'log_level' must be one of {sorted(LOG_LEVELS)}", (), key)
                 )
+        elif key == "journal":
+            if isinstance(value, bool):
+                values[key] = value
+            else:
+                issues.append(locate.issue("'journal' must be true or false", (), key))
+        elif key in DURABILITY_NUMBERS:
+            least = DURABILITY_NUMBERS[key][1]
+            if isinstance(value, int | float) and not isinstance(value, bool) and value >= least:
+                values[key] = float(value)
+            else:
+                issues.append(locate.issue(f"'{key}' must be a number >= {least:g}", (), key))
+        elif key == "completion":
+            values[key], problems = parse_completion_table(value)
+            for problem_key, message in problems:
+                issues.append(locate.issue(message, (key,), problem_key))
     providers: dict[str, ProviderSettings] = {}
     tables = raw.get("providers", {})
     if not isinstance(tables, Mapping):
@@ -148,18 +198,22 @@ def _provider(
         return None
     fields: dict[str, Any] = {}
     options: dict[str, Any] = {}
+    timeouts: dict[str, float] = {}
     kind_options = option_keys(kind)
     for key, value in table.items():
         if key in kind_options:
             options[key] = value
         elif key not in PROVIDER_KEYS:
             issues.append(locate.issue(f"unknown key 'providers.{name}.{key}'", section, key))
-        elif key == "timeout":
+        elif key == "timeout" or key in TIMEOUT_KEYS:
             if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
-                fields["timeout_s"] = float(value)
+                if key == "timeout":
+                    fields["timeout_s"] = float(value)
+                else:
+                    timeouts[TIMEOUT_KEYS[key]] = float(value)
             else:
                 issues.append(
-                    locate.issue("'timeout' must be a positive number of seconds", section, key)
+                    locate.issue(f"'{key}' must be a positive number of seconds", section, key)
                 )
         elif key == "headers":
             if isinstance(value, Mapping) and all(isinstance(v, str) for v in value.values()):
@@ -177,11 +231,16 @@ def _provider(
                 fields[key] = value
             else:
                 issues.append(locate.issue(f"'{key}' must be a non-empty string", section, key))
-    return ProviderSettings(id=name, kind=kind, options=options, **fields)
+    return ProviderSettings(id=name, kind=kind, options=options, timeouts=timeouts, **fields)
 
 
 def _as_raw(config: Config) -> dict[str, Any]:
-    raw: dict[str, Any] = {"log_level": config.log_level}
+    raw: dict[str, Any] = {
+        "log_level": config.log_level,
+        "journal": config.journal,
+        **{key: getattr(config, key) for key in DURABILITY_NUMBERS},
+        "completion": config.completion.as_table(),
+    }
     if config.default_model:
         raw["default_model"] = config.default_model
     if config.fast_model:
@@ -195,6 +254,9 @@ def _as_raw(config: Config) -> dict[str, Any]:
             table["api_key_env"] = settings.api_key_env
         if settings.timeout_s:
             table["timeout"] = settings.timeout_s
+        for key, limit in TIMEOUT_KEYS.items():
+            if limit in settings.timeouts:
+                table[key] = settings.timeouts[limit]
         if settings.oauth is not None:
             table["oauth"] = settings.oauth.as_table()
         table.update(settings.options)
@@ -218,6 +280,8 @@ def _snake_keys(overrides: Mapping[str, Any]) -> dict[str, Any]:
                 else table
                 for name, table in value.items()
             }
+        elif snake == "completion" and isinstance(value, Mapping):
+            value = {_CAMEL_BOUNDARY.sub(r"_\1", k).lower(): v for k, v in value.items()}
         elif snake == "oauth" and isinstance(value, Mapping):
             value = {
                 _CAMEL_BOUNDARY.sub(r"_\1", k).lower() if k != "params" else k: v

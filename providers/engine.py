@@ -11,6 +11,8 @@ import asyncio
 import os
 import uuid
 from collections.abc import Callable, Mapping
+from contextlib import aclosing
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,23 +21,37 @@ from switchboard.protocol.chat import (
     ChatParams,
     ChatResult,
     Cost,
+    ErrorEvent,
+    Message,
     RetryEvent,
     StartedEvent,
     StopEvent,
+    TextPart,
+    ThinkingPart,
+    ToolUseJsonParseErrorEvent,
     Usage,
     UsageEvent,
 )
-from switchboard.protocol.errors import ErrorCode
+from switchboard.protocol.errors import ErrorCode, ErrorData
+from switchboard.protocol.validation import InvalidParams
 
 from .adapters import adapter_for, kinds, listed_kinds
 from .auth.credential_store import CredentialStore
 from .auth.credentials import credential_hint, find_credential
-from .base import Adapter, Authenticator, Credential, ModelTarget, ProviderSettings
+from .auth.redact import redact
+from .base import (
+    Adapter,
+    Authenticator,
+    Credential,
+    ModelTarget,
+    ProviderSettings,
+    StreamDecoder,
+)
 from .catalog.calibration import Calibration
 from .catalog.counting import TokenCounter
 from .catalog.directory import ModelDirectory
-from .catalog.models import Catalog, closest_provider, parse_model_id
-from .catalog.pricing import cost_of, reported_cost
+from .catalog.models import Catalog, MalformedModelId, closest_provider, parse_model_id
+from .catalog.pricing import cost_of, cost_sum, reported_cost, usage_sum
 from .catalog.shaping import answer_room, input_upper_bound, shape
 from .config import Config
 from .errors import ProviderError
@@ -45,7 +61,12 @@ from .wire.http import HttpRequest
 from .wire.transport import Timeouts, Transport
 
 Emit = Callable[[ChatEvent], None]
-AUTH_TIMEOUTS = Timeouts(connect_s=10.0, read_s=30.0)
+#: for APIs without prefill: the partial answer goes as the assistant's turn, then this
+CONTINUE_INSTRUCTION = (
+    "Your previous answer was cut off. Continue it exactly where it stopped, "
+    "without repeating anything and without any preamble."
+)
+AUTH_TIMEOUTS = Timeouts(connect_s=10.0, headers_s=30.0, stall_s=30.0, total_s=60.0)
 
 
 class ChatFailed(ProviderError):
@@ -62,6 +83,24 @@ class ChatFailed(ProviderError):
             supported=error.supported,
         )
         self.partial = partial
+
+    def data(self) -> ErrorData:
+        """The error's data with the answer so far, so a client that streamed nothing
+        (no partialResultToken) loses nothing."""
+        data = super().data()
+        if self.partial is not None:
+            data.partial = self.partial
+        return data
+
+
+@dataclass(frozen=True)
+class ProviderCall:
+    """One request's provider, resolved once: target, settings, translator, credential."""
+
+    target: ModelTarget
+    settings: ProviderSettings
+    adapter: Adapter
+    credential: Credential | None
 
 
 class ChatEngine:
@@ -206,6 +245,8 @@ class ChatEngine:
         wanted = model or self.default_model()
         try:
             provider, name = parse_model_id(wanted)
+        except MalformedModelId as error:
+            raise InvalidParams(redact(f"invalid params: model: {error}"), "model") from None
         except ValueError:
             raise ProviderError(
                 ErrorCode.UNKNOWN_MODEL,
@@ -243,36 +284,132 @@ class ChatEngine:
         whole = self.cost(target, Usage(input_tokens=input_tokens, output_tokens=longest))
         return input_only.total_usd, whole.total_usd if whole is not None else None
 
-    # ---- chat --------------------------------------------------------------
-
-    def prepare(self, params: ChatParams) -> ChatRun:
-        """Resolve the model and its credential; the run then streams with `execute`."""
-        target = self.resolve(params.model)
-        settings = self.settings(target.provider)
-        adapter = self.adapter(target.provider, target.model)
-        credential = self.credential(target.provider)
-        authenticator = self.authenticator(target.provider, adapter, credential)
+    def signed_in_credential(
+        self, provider: str, settings: ProviderSettings, adapter: Adapter
+    ) -> Credential | None:
+        """The provider's credential, or a clear refusal when the user must sign in first."""
+        credential = self.credential(provider)
+        authenticator = self.authenticator(provider, adapter, credential)
         if authenticator is None and settings.oauth is not None:
             raise ProviderError(
                 ErrorCode.AUTHENTICATION_FAILED,
-                f"not signed in to {target.provider}",
-                provider=target.provider,
-                suggestion=f"sign in: switchboard login {target.provider}",
+                f"not signed in to {provider}",
+                provider=provider,
+                suggestion=f"sign in: switchboard login {provider}",
             )
         if credential is None and authenticator is None and adapter.api_key_envs:
             raise ProviderError(
                 ErrorCode.AUTHENTICATION_FAILED,
-                f"no credential for {target.provider}",
-                provider=target.provider,
+                f"no credential for {provider}",
+                provider=provider,
                 suggestion=(
-                    f"sign in with `switchboard login {target.provider}`, "
+                    f"sign in with `switchboard login {provider}`, "
                     f"or set {credential_hint(settings, adapter.api_key_envs)}"
                 ),
             )
+        return credential
+
+    async def stream(
+        self,
+        call: ProviderCall,
+        build: Callable[[], HttpRequest],
+        new_decoder: Callable[[], StreamDecoder],
+        deliver: Callable[[list[ChatEvent]], bool | None],
+        on_retry: Callable[[RetryEvent], None],
+    ) -> None:
+        """Send one request and hand each batch of decoded events to `deliver`, until the
+        body ends or `deliver` returns True: the connection is then closed at once.
+
+        A token can expire between two requests: a 401 before any byte fetches a fresh
+        one and sends again, once.
+        """
+        target, adapter, credential = call.target, call.adapter, call.credential
+        for attempt in (1, 2):
+            request = await self.authorize(target.provider, adapter, credential, build())
+            decoder = new_decoder()
+            framer = framer_for(adapter.framing)
+            received = False
+            chunks = self.transport.stream(
+                request,
+                provider=target.provider,
+                parse_error=adapter.parse_error,
+                timeouts=stream_timeouts(call.settings),
+            )
+            try:
+                async with aclosing(chunks):
+                    async for chunk in chunks:
+                        if isinstance(chunk, RetryEvent):
+                            on_retry(without_secrets(chunk))
+                            continue
+                        received = True
+                        for wire_event in framer.feed(chunk):
+                            if deliver(decoder.feed(wire_event)):
+                                return
+            except ProviderError as error:
+                authenticator = self.authenticator(target.provider, adapter, credential)
+                expired = error.code == ErrorCode.AUTHENTICATION_FAILED and not received
+                if authenticator is None or not expired or attempt == 2:
+                    raise
+                authenticator.invalidate()
+                continue
+            for wire_event in framer.close():
+                deliver(decoder.feed(wire_event))
+            deliver(decoder.close())
+            return
+
+    # ---- chat --------------------------------------------------------------
+
+    def prepare(self, params: ChatParams, *, continuing: ChatResult | None = None) -> ChatRun:
+        """Resolve the model and its credential; the run then streams with `execute`.
+
+        `continuing`: the partial answer of an interrupted call, which the run asks the
+        provider to continue; its result is that partial plus the continuation.
+        """
+        target = self.resolve(params.model)
+        settings = self.settings(target.provider)
+        adapter = self.adapter(target.provider, target.model)
+        before: Continued | None = None
+        if continuing is not None:
+            before = Continued(continuing, self._first_call_usage(params, target, continuing))
+            params = continuation_params(
+                params, continuing, adapter.accepts_prefill(params, target)
+            )
+        credential = self.signed_in_credential(target.provider, settings, adapter)
         estimate = InputEstimate(self, params, target)
         shaped = shape(params, target, adapter, estimate.calibrated, input_upper_bound(params))
         return ChatRun(
-            self, shaped.params, target, settings, adapter, credential, shaped.warnings, estimate
+            self,
+            shaped.params,
+            target,
+            settings,
+            adapter,
+            credential,
+            shaped.warnings,
+            estimate,
+            before=before,
+        )
+
+    def _first_call_usage(
+        self, params: ChatParams, target: ModelTarget, partial: ChatResult
+    ) -> Usage:
+        """The interrupted call's usage; counted locally when it never arrived."""
+        usage = partial.usage
+        if usage.input_tokens or usage.output_tokens:
+            return usage
+        from .catalog.tokens import count_messages, count_text
+
+        kind = self.settings(target.provider).kind
+        counted_in = count_messages(
+            kind, target.model, params.messages, params.system, params.tools
+        )
+        output = "".join(
+            part.text for part in partial.content if isinstance(part, TextPart | ThinkingPart)
+        )
+        counted_out = count_text(kind, target.model, output) if output else None
+        return Usage(
+            input_tokens=counted_in.input_tokens,
+            output_tokens=counted_out.input_tokens if counted_out else 0,
+            estimated=True,
         )
 
     def calibrate_later(self, estimate: InputEstimate, reported: int) -> None:
@@ -308,6 +445,8 @@ class ChatRun:
         credential: Credential | None,
         warnings: tuple[str, ...] = (),
         estimate: InputEstimate | None = None,
+        *,
+        before: Continued | None = None,
     ) -> None:
         self._engine = engine
         self._params = params
@@ -317,23 +456,25 @@ class ChatRun:
         self._settings = settings
         self._adapter = adapter
         self._credential = credential
-        self.accumulator = ChatAccumulator(f"sb-{uuid.uuid4().hex[:24]}", target.id)
+        self._before = before
+        call_id = before.partial.id if before else f"sb-{uuid.uuid4().hex[:24]}"
+        self.accumulator = ChatAccumulator(call_id, target.id)
         self._emit: Emit = _ignore
         self._started = False
         self._stop: StopEvent | None = None
 
     async def execute(self, emit: Emit) -> ChatResult:
-        self._emit = emit
+        self._emit = emit if self._before is None else self._before.forwarding(emit)
         target = self.target
         try:
-            await self._stream(reauthorized=False)
+            await self._stream()
         except ProviderError as error:
             self._release_stop()
             raise ChatFailed(error, self.partial()) from None
         error_event = self.accumulator.error
         if error_event is not None:
             failure = ProviderError(
-                _error_code(error_event.code),
+                error_code(error_event.code),
                 f"{target.provider}: {error_event.message}",
                 provider=target.provider,
             )
@@ -347,7 +488,15 @@ class ChatRun:
             self._engine.calibrate_later(self._estimate, self.accumulator.usage.input_tokens)
         self._release_stop()
         cost = self._engine.cost(target, self.accumulator.usage)
-        return self.accumulator.result(cost, warnings)
+        return self._joined(self.accumulator.result(cost, warnings))
+
+    def _joined(self, result: ChatResult) -> ChatResult:
+        """A continuation's result: the interrupted call's partial, then this one's answer."""
+        before = self._before
+        if before is None:
+            return result
+        before_cost = self._engine.cost(self.target, before.usage)
+        return before.joined(result, before_cost)
 
     def _estimated_usage(self) -> UsageEvent:
         """Local counts for a provider that sends no usage (some local servers)."""
@@ -363,48 +512,30 @@ class ChatRun:
             estimated=True,
         )
 
-    async def _stream(self, *, reauthorized: bool) -> None:
-        adapter, target, settings = self._adapter, self.target, self._settings
-        engine = self._engine
-        request = adapter.build_request(self._params, target, settings, self._credential)
-        request = await engine.authorize(target.provider, adapter, self._credential, request)
-        decoder = adapter.decoder(target)
-        framer = framer_for(adapter.framing)
-        timeouts = Timeouts(read_s=settings.timeout_s) if settings.timeout_s else Timeouts()
-        received = False
-        try:
-            async for chunk in engine.transport.stream(
-                request,
-                provider=target.provider,
-                parse_error=adapter.parse_error,
-                timeouts=timeouts,
-            ):
-                if isinstance(chunk, RetryEvent):
-                    self._emit(chunk)
-                    continue
-                received = True
-                for wire_event in framer.feed(chunk):
-                    self._deliver(decoder.feed(wire_event))
-        except ProviderError as error:
-            authenticator = engine.authenticator(target.provider, adapter, self._credential)
-            expired = error.code == ErrorCode.AUTHENTICATION_FAILED and not received
-            if authenticator is None or not expired or reauthorized:
-                raise
-            # A token can expire between two requests: fetch a fresh one, once.
-            authenticator.invalidate()
-            await self._stream(reauthorized=True)
-            return
-        for wire_event in framer.close():
-            self._deliver(decoder.feed(wire_event))
-        self._deliver(decoder.close())
+    async def _stream(self) -> None:
+        adapter, target, settings, credential = (
+            self._adapter,
+            self.target,
+            self._settings,
+            self._credential,
+        )
+        await self._engine.stream(
+            ProviderCall(target, settings, adapter, credential),
+            lambda: adapter.build_request(self._params, target, settings, credential),
+            lambda: adapter.decoder(target),
+            self._deliver,
+            self._emit,
+        )
 
     def partial(self) -> ChatResult | None:
-        if not self.accumulator.has_content:
+        if not self.accumulator.has_content and self._before is None:
             return None
-        return self.accumulator.result(self._engine.cost(self.target, self.accumulator.usage))
+        return self._joined(
+            self.accumulator.result(self._engine.cost(self.target, self.accumulator.usage))
+        )
 
     def _deliver(self, events: list[Any]) -> None:
-        for event in events:
+        for event in map(without_secrets, events):
             if isinstance(event, StartedEvent):
                 self.accumulator.add(event)
                 self._start()
@@ -428,11 +559,96 @@ class ChatRun:
             self._emit(StartedEvent(id=self.accumulator.id, model=self.accumulator.model))
 
 
+def without_secrets(event: Any) -> Any:
+    """An event that reports a failure, its words redacted: every adapter's events pass here
+    before the accumulator, the editor or the journal sees them."""
+    if isinstance(event, ErrorEvent):
+        return event.model_copy(update={"message": redact(event.message)})
+    if isinstance(event, RetryEvent):
+        return event.model_copy(update={"reason": redact(event.reason)})
+    if isinstance(event, ToolUseJsonParseErrorEvent):
+        return event.model_copy(update={"error": redact(event.error)})
+    return event
+
+
+def stream_timeouts(settings: ProviderSettings) -> Timeouts:
+    """A chat's limits: the defaults, under the provider's `timeout` and `*_timeout` keys.
+
+    The older `timeout` key was the wait for each next byte, headers included, so it
+    sets both the headers and the stall limit; the specific keys win over it.
+    """
+    limits = Timeouts()
+    if settings.timeout_s:
+        limits = replace(limits, headers_s=settings.timeout_s, stall_s=settings.timeout_s)
+    return replace(limits, **{f"{limit}_s": s for limit, s in settings.timeouts.items()})
+
+
 def _ignore(event: ChatEvent) -> None:
     pass
 
 
-def _error_code(code: str) -> ErrorCode:
+def continuation_params(params: ChatParams, partial: ChatResult, prefill: bool) -> ChatParams:
+    """The request that continues a partial answer, for any provider.
+
+    With prefill (Anthropic-style APIs) the partial text is the assistant's turn
+    and the model writes on from its last character (trailing whitespace is
+    refused there, so it goes). Without, the partial is the assistant's turn and
+    a short user turn asks to continue exactly where it stopped.
+    """
+    text = "".join(part.text for part in partial.content if isinstance(part, TextPart))
+    if not text.strip():
+        return params
+    messages = list(params.messages)
+    if prefill:
+        messages.append(Message(role="assistant", content=text.rstrip()))
+    else:
+        messages.append(Message(role="assistant", content=text))
+        messages.append(Message(role="user", content=CONTINUE_INSTRUCTION))
+    return params.model_copy(update={"messages": messages})
+
+
+class Continued:
+    """The interrupted call a run continues: its partial answer and what it used."""
+
+    def __init__(self, partial: ChatResult, usage: Usage) -> None:
+        self.partial = partial
+        self.usage = usage
+
+    def forwarding(self, emit: Emit) -> Emit:
+        """The continuation's events as the editor sees them: the replayed `started`
+        stands for both calls, and usage counts both."""
+
+        def forward(event: ChatEvent) -> None:
+            if isinstance(event, StartedEvent):
+                return
+            if isinstance(event, UsageEvent):
+                event = UsageEvent.model_validate(
+                    usage_sum(self.usage, event.as_usage()).model_dump(exclude_none=True)
+                )
+            emit(event)
+
+        return forward
+
+    def joined(self, result: ChatResult, before_cost: Cost | None) -> ChatResult:
+        content = list(self.partial.content)
+        following = list(result.content)
+        last, first = (content[-1], following[0]) if content and following else (None, None)
+        if isinstance(last, TextPart) and isinstance(first, TextPart):
+            content[-1] = TextPart(text=last.text + first.text)
+            following.pop(0)
+        return result.model_copy(
+            update={
+                "id": self.partial.id,
+                "content": content + following,
+                "usage": usage_sum(self.usage, result.usage),
+                "cost": cost_sum(before_cost, result.cost),
+                "resumed": True,
+            }
+        )
+
+
+def error_code(code: str) -> ErrorCode:
+    """A normalized code from an error event; an unknown one counts as the provider's."""
     try:
         return ErrorCode(code)
     except ValueError:

@@ -14,7 +14,13 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from switchboard.providers.auth.signin import Accounts, PendingSignIn, SignInFlows, SignInOutcome
+from switchboard.providers.auth.signin import (
+    Accounts,
+    PendingSignIn,
+    SignInFlows,
+    SignInOutcome,
+    unsendable_key_problem,
+)
 from switchboard.providers.errors import ProviderError
 
 from .reports import engine_for
@@ -75,6 +81,10 @@ def set_key(
     key = read_key(f"API key for {provider} (not shown): ").strip()
     if not key:
         out("no key given; nothing changed")
+        return 2
+    problem = unsendable_key_problem(key)
+    if problem is not None:
+        out(f"error: the key was not stored: {problem}")
         return 2
 
     async def run() -> int:

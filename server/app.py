@@ -40,9 +40,11 @@ CUSTOM_METHODS = {
     "switchboard/signOut": "sign_out",
     "switchboard/signIn": "sign_in",
     "switchboard/signInComplete": "sign_in_complete",
+    "switchboard/history": "history",
 }
 HANDLERS = "switchboard.server.handlers"
 CODE_ACTIONS = "switchboard.server.code_actions"
+COMPLETION = "switchboard.server.completion"
 #: workspace/executeCommand commands, for editors that send no custom methods.
 COMMANDS = {
     "switchboard.signIn": ("switchboard.server.signin_ui", "sign_in_command"),
@@ -101,10 +103,19 @@ def _translate_errors(
         from switchboard.protocol.validation import InvalidParams
         from switchboard.providers.errors import ProviderError
 
+        from .shutdown import in_flight, is_shutting_down, shutting_down
+
+        if is_shutting_down(ls):
+            raise shutting_down(None)
         handlers = importlib.import_module(module)
         ls.report_config_once()
         try:
-            return await getattr(handlers, name)(ls, raw)
+            with in_flight(ls):  # a shutdown waits for it, then cancels it
+                return await getattr(handlers, name)(ls, raw)
+        except asyncio.CancelledError:
+            if is_shutting_down(ls):
+                raise shutting_down(None) from None
+            raise
         except InvalidParams as error:
             logger.info("%s: %s", name, error)
             raise JsonRpcInvalidParams(str(error), data={"field": error.field}) from None
@@ -113,7 +124,7 @@ def _translate_errors(
             raise JsonRpcException(
                 error.message, code=REQUEST_FAILED, data=error.data().to_wire()
             ) from None
-        except (asyncio.CancelledError, JsonRpcException):
+        except JsonRpcException:
             raise
         except Exception as error:
             logger.exception("internal error in %s", name)
@@ -179,8 +190,17 @@ def create_server(config_file: str | Path | None = None) -> SwitchboardServer:
 
     @server.feature(lsp.SHUTDOWN)
     async def on_shutdown(ls: SwitchboardServer, params: Any) -> None:
+        from .shutdown import drain
+
+        await drain(ls)
         if ls._runtime is not None:
             await ls._runtime.aclose()
+
+    @server.feature(lsp.EXIT)
+    async def on_exit(ls: SwitchboardServer, params: Any) -> None:
+        from .shutdown import stop
+
+        await stop(ls)
 
     @server.feature(
         lsp.TEXT_DOCUMENT_CODE_ACTION,
@@ -191,6 +211,26 @@ def create_server(config_file: str | Path | None = None) -> SwitchboardServer:
     def on_code_action(ls: SwitchboardServer, params: lsp.CodeActionParams) -> list[Any]:
         actions: list[Any] = importlib.import_module(CODE_ACTIONS).code_actions(ls, params)
         return actions
+
+    @server.feature(lsp.TEXT_DOCUMENT_INLINE_COMPLETION, lsp.InlineCompletionOptions())
+    async def on_inline_completion(
+        ls: SwitchboardServer, params: lsp.InlineCompletionParams
+    ) -> lsp.InlineCompletionList:
+        ls.report_config_once()
+        completion = importlib.import_module(COMPLETION)
+        answer: lsp.InlineCompletionList = await completion.inline_completion(ls, params)
+        return answer
+
+    @server.feature(lsp.TEXT_DOCUMENT_COMPLETION, lsp.CompletionOptions(resolve_provider=False))
+    async def on_completion(ls: SwitchboardServer, params: lsp.CompletionParams) -> Any:
+        ls.report_config_once()
+        return await importlib.import_module(COMPLETION).completion(ls, params)
+
+    @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
+    def on_change(ls: SwitchboardServer, params: lsp.DidChangeTextDocumentParams) -> None:
+        from .recent_edits import note_change
+
+        note_change(ls, params)
 
     for method, name in CUSTOM_METHODS.items():
         server.feature(method)(_translate_errors(name))

@@ -1,4 +1,4 @@
-"""The `switchboard` command: serve, chat, models, doctor, tokens."""
+"""The `switchboard` command: serve, chat, models, doctor, tokens, history."""
 
 from __future__ import annotations
 
@@ -46,6 +46,15 @@ def _parser() -> argparse.ArgumentParser:
     set_key = commands.add_parser("set-key", help="store a provider's API key (read without echo)")
     set_key.add_argument("provider")
 
+    history = commands.add_parser("history", help="the journal's calls, newest first")
+    history.add_argument("-n", "--limit", type=int, default=20, help="how many (default 20)")
+    history.add_argument(
+        "--status", choices=["running", "completed", "failed", "cancelled", "interrupted"]
+    )
+    history_commands = history.add_subparsers(dest="history_command", metavar="show ID")
+    show = history_commands.add_parser("show", help="one call in full: its answer, its usage")
+    show.add_argument("id")
+
     tokens = commands.add_parser("tokens", help="count a file's tokens for a model, with its cost")
     tokens.add_argument("file", help='the file to count ("-" reads stdin)')
     tokens.add_argument("-m", "--model", help="provider/model (default: the configured default)")
@@ -91,6 +100,12 @@ def _run(args: argparse.Namespace) -> int:
         from .reports import print_doctor
 
         return print_doctor(args.config)
+    if args.command == "history":
+        from . import history_cli
+
+        if args.history_command == "show":
+            return history_cli.print_call(args.id)
+        return history_cli.print_history(max(1, args.limit), args.status)
     if args.command == "tokens":
         from .token_report import print_token_count
 
@@ -104,7 +119,8 @@ def _serve(args: argparse.Namespace) -> int:
     from .app import create_server
     from .logs import setup_file_logging
 
-    level = args.log_level or os.environ.get("SWITCHBOARD_LOG_LEVEL", "info")
+    # Without either, the config's log_level applies once the config is read.
+    level = args.log_level or os.environ.get("SWITCHBOARD_LOG_LEVEL") or None
     setup_file_logging(data_dir(), level)
     server = create_server(args.config)
     if args.tcp:
@@ -112,7 +128,9 @@ def _serve(args: argparse.Namespace) -> int:
         if not host or not port.isdigit():
             print("switchboard serve: --tcp takes HOST:PORT", file=sys.stderr)
             return 2
-        server.start_tcp(host, int(port))
+        from .tcp import serve_tcp
+
+        serve_tcp(server, host, int(port))
         return 0
     from .stdio import serve_stdio
 

@@ -10,18 +10,15 @@ touched are tokenized again. Ranges are LSP Ranges: 0-based lines split at
 from __future__ import annotations
 
 import re
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from weakref import WeakKeyDictionary
 
 from switchboard.protocol.tokens import TextPosition, TextRange
 from switchboard.protocol.validation import InvalidParams
-from switchboard.providers.catalog.text_counting import (
-    ChunkedCounter,
-    IncrementalCount,
-    count_for_model,
-)
-from switchboard.providers.catalog.tokens import TokenCount
+from switchboard.providers.catalog.text_counting import ChunkedCounter, IncrementalCount, Tally
+from switchboard.providers.catalog.tokens import TokenCount, count_for_model
 
 MAX_DOCUMENTS = 64
 RANGE_FIELD = "textDocument.range"
@@ -34,18 +31,20 @@ class _Document:
     text: str
     version: int | None
     counts: dict[str, IncrementalCount] = field(default_factory=dict)
-    line_starts: list[int] | None = None
+    #: the text whose line starts these are, and the line starts
+    lines: tuple[str, list[int]] | None = None
 
 
 class OpenDocumentCounts:
     """Per-document counting state for one server, for at most MAX_DOCUMENTS documents.
 
-    Used from the event loop's thread only.
+    Counts run on worker threads, off the event loop: the state is locked.
     """
 
     def __init__(self, max_documents: int = MAX_DOCUMENTS) -> None:
         self._max_documents = max_documents
         self._documents: OrderedDict[str, _Document] = OrderedDict()
+        self._lock = threading.Lock()
 
     def count(
         self,
@@ -58,30 +57,32 @@ class OpenDocumentCounts:
         position_encoding: str = "utf-16",
     ) -> TokenCount:
         """Tokens of the document `uri` at `version` (whose text is `text`), or of a range of it."""
-        document = self._document(uri, version, text)
+        with self._lock:
+            document = self._document(uri, version, text)
 
-        def tokens_of(counter: ChunkedCounter, encoding_name: str) -> int:
-            counting = document.counts.get(encoding_name)
-            if counting is None:
-                counting = document.counts[encoding_name] = IncrementalCount(counter)
+        def tally_of(counter: ChunkedCounter, encoding_name: str) -> Tally:
+            counting = document.counts.setdefault(encoding_name, IncrementalCount(counter))
             if span is None:
-                return counting.count(text)
-            if document.line_starts is None:
-                document.line_starts = line_starts(text)
-            start, end = span_offsets(text, document.line_starts, span, position_encoding)
+                return counting.tally(text)
+            lines = document.lines
+            if lines is None or lines[0] is not text:  # another thread may have moved on
+                lines = document.lines = (text, line_starts(text))
+            start, end = span_offsets(text, lines[1], span, position_encoding)
             # The first count of a range counts the whole document too: later ones are cheap.
-            return counting.count_span(text, start, end)
+            return counting.tally_span(text, start, end)
 
-        return count_for_model(provider, model, tokens_of)
+        return count_for_model(provider, model, tally_of)
 
     def tracked(self) -> list[str]:
         """The documents whose state is kept, least recently counted first."""
-        return list(self._documents)
+        with self._lock:
+            return list(self._documents)
 
     def forget_all_but(self, open_uris: set[str]) -> None:
         """Drop the state of documents the editor has closed."""
-        for uri in [uri for uri in self._documents if uri not in open_uris]:
-            del self._documents[uri]
+        with self._lock:
+            for uri in [uri for uri in self._documents if uri not in open_uris]:
+                del self._documents[uri]
 
     def _document(self, uri: str, version: int | None, text: str) -> _Document:
         document = self._documents.get(uri)
@@ -93,7 +94,6 @@ class OpenDocumentCounts:
             self._documents.move_to_end(uri)
             if document.text is not text or document.version != version:
                 document.text, document.version = text, version
-                document.line_starts = None
         return document
 
 

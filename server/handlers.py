@@ -30,16 +30,22 @@ from switchboard.protocol.catalog import (
     ProvidersResult,
 )
 from switchboard.protocol.chat import ChatParams, ChatResult
+from switchboard.protocol.history import HistoryParams, HistoryResult
 from switchboard.protocol.methods import USAGE_CHANGED
 from switchboard.protocol.tokens import CountTokensParams, CountTokensResult
 from switchboard.protocol.usage import UsageParams
-from switchboard.protocol.validation import parse_params
+from switchboard.protocol.validation import InvalidParams, parse_params
+from switchboard.providers.auth.redact import redact
 from switchboard.providers.auth.signin import Accounts, PendingSignIn, SignInOutcome
 from switchboard.providers.catalog.tokens import count_text
-from switchboard.providers.engine import ChatFailed
+from switchboard.providers.engine import ChatFailed, ChatRun
 from switchboard.providers.errors import ProviderError
 
+from .journal import CallRecorder, params_digest
+from .journal_replay import detail_wire, partial_answer, replayable, replayed_result, summary
+from .journal_store import StoredCall
 from .progress import PartialResults, WorkDoneReporter
+from .shutdown import is_shutting_down, shutting_down
 
 if TYPE_CHECKING:
     from switchboard.providers.catalog.tokens import TokenCount
@@ -73,7 +79,7 @@ async def providers(ls: SwitchboardServer, raw: Any) -> dict[str, Any]:
             ProviderInfo(
                 id=provider,
                 name=adapter.display_name if provider == adapter.kind else provider,
-                base_url=engine.base_url(provider),
+                base_url=redact(engine.base_url(provider)),
                 auth=ProviderAuth(
                     methods=_auth_methods(ls, provider),
                     status="signedIn" if signed_in else "signedOut",
@@ -176,9 +182,9 @@ async def count_tokens(ls: SwitchboardServer, raw: Any) -> dict[str, Any]:
         request = ChatParams(model=target.id, messages=params.messages, system=params.system)
         counted = await engine.counter.count(request, target)
     elif params.text is not None:
-        counted = count_text(kind, target.model, params.text)
+        counted = await asyncio.to_thread(count_text, kind, target.model, params.text)
     else:
-        counted = _count_document(ls, params, kind, target.model)
+        counted = await _count_document(ls, params, kind, target.model)
     cost, most = engine.cost_before_sending(target, counted.input_tokens)
     return CountTokensResult(
         input_tokens=counted.input_tokens,
@@ -189,13 +195,13 @@ async def count_tokens(ls: SwitchboardServer, raw: Any) -> dict[str, Any]:
     ).to_wire()
 
 
-def _count_document(
+async def _count_document(
     ls: SwitchboardServer, params: CountTokensParams, kind: str, model: str
 ) -> TokenCount:
     """An open document, or a range of it; re-counts reuse the previous version's chunks.
 
-    Counted on the event loop's thread, like every other count: tiktoken's regex is
-    about 1.4x slower on any thread but the first one that used it.
+    Counted on a worker thread, like every count, so that a large document never holds
+    up other requests (tiktoken is about 1.2x slower there than on its first thread).
     """
     from switchboard.protocol.validation import InvalidParams
 
@@ -212,19 +218,51 @@ def _count_document(
             f"invalid params: textDocument.uri: {ref.uri} is not open", "textDocument.uri"
         )
     encoding = position_encoding(document.position_codec.encoding)
-    return counts.count(
-        kind, model, ref.uri, document.version, document.source, ref.range, encoding
+    return await asyncio.to_thread(
+        counts.count, kind, model, ref.uri, document.version, document.source, ref.range, encoding
     )
 
 
 async def chat(ls: SwitchboardServer, raw: Any) -> dict[str, Any]:
     params = parse_params(ChatParams, raw)
     runtime = ls.runtime()
-    if params.request_id:
-        replay = runtime.journal.completed(params.request_id)
-        if replay is not None:
-            return _replayed(ls, params, replay)
-    run = runtime.engine.prepare(params)
+    model = params.model or runtime.engine.default_model()
+    claim = await runtime.journal.claim(
+        params.request_id,
+        model=model,
+        provider=model.partition("/")[0],
+        digest=params_digest(raw if isinstance(raw, dict) else {}),
+        resume=params.resume is not False,
+    )
+    if claim.kind == "replay":
+        assert claim.stored is not None
+        return _replayed(ls, params, claim.stored)
+    recorder = runtime.journal.recorder(claim.call_id)
+    continuing = None
+    if claim.kind == "resume":
+        assert claim.stored is not None
+        continuing = partial_answer(claim.stored)
+        recorder.continue_after(claim.stored.batches)
+        shown = replayable(claim.stored.events or [], finished=False)
+        if params.partial_result_token is not None and shown:
+            ls.send_progress(params.partial_result_token, {"events": shown})
+    try:
+        # On a worker thread: shaping may tokenize the whole input (10 MB takes seconds).
+        run = await asyncio.to_thread(runtime.engine.prepare, params, continuing=continuing)
+    except ProviderError as failure:
+        recorder.finish("failed", result=_wire(continuing), error=failure.data().to_wire())
+        await recorder.settled()
+        raise ChatFailed(failure, continuing) from None
+    except BaseException:
+        recorder.finish("failed", result=_wire(continuing))
+        raise
+    return await _run_chat(ls, params, run, recorder)
+
+
+async def _run_chat(
+    ls: SwitchboardServer, params: ChatParams, run: ChatRun, recorder: CallRecorder
+) -> dict[str, Any]:
+    runtime = ls.runtime()
     partial = (
         PartialResults(ls.send_progress, params.partial_result_token, ls.pipe_writer())
         if params.partial_result_token is not None
@@ -233,57 +271,90 @@ async def chat(ls: SwitchboardServer, raw: Any) -> dict[str, Any]:
     work = _work_done(ls, params.work_done_token, f"Switchboard: {run.target.id}")
 
     def emit(event: Any) -> None:
+        wire = event.to_wire()
+        recorder.add(wire)
         if partial is not None:
-            partial.emit(event)
+            partial.emit_wire(wire)
         if work is not None and event.type in _GROWS_OUTPUT:
             work.report(f"{max(1, run.accumulator.output_chars // 4)} tokens")
 
-    status, result, error = "failed", None, None
+    status, result = "failed", None
     try:
         chat_result = await run.execute(emit)
         status, result = "completed", chat_result
         if partial is not None:
             partial.close()
+        answer = chat_result.to_wire()
+        # Not waited for: the journal thread writes it before anything asked after it, and
+        # another server waits while this one lives.
+        recorder.finish(status, result=answer, usage=answer["usage"], cost=answer.get("cost"))
         changed = runtime.ledger.record(chat_result.model, chat_result.usage, chat_result.cost)
         ls.protocol.notify(USAGE_CHANGED, changed.to_wire())
-        return chat_result.to_wire()
+        return answer
     except asyncio.CancelledError:
-        status, result = "cancelled", run.partial()
-        raise
-    except ProviderError as failure:
-        result = failure.partial if isinstance(failure, ChatFailed) else None
-        error = failure.data().to_wire()
+        result = run.partial()
         if partial is not None:
             partial.close()
+        if not is_shutting_down(ls):
+            status = "cancelled"
+            recorder.finish(status, result=_wire(result), **_spent(result))
+            await recorder.settled()
+            raise
+        status = "interrupted"
+        recorder.finish(status, result=_wire(result), **_spent(result))
+        await recorder.settled()
+        raise shutting_down(result) from None
+    except ProviderError as failure:
+        result = failure.partial if isinstance(failure, ChatFailed) else run.partial()
+        if partial is not None:
+            partial.close()
+        error = failure.data().model_copy(update={"partial": None}).to_wire()
+        recorder.finish(status, error=error, **_spent(result))
+        await recorder.settled()
+        if not isinstance(failure, ChatFailed):
+            raise ChatFailed(failure, result) from None
         raise
     finally:
+        if not recorder.finished:  # an internal error: what streamed is kept all the same
+            result = run.partial()
+            recorder.finish("failed", result=_wire(result), **_spent(result))
         if work is not None:
             work.end(_summary(status, result))
-        runtime.journal.record(
-            status=status,
-            model=run.target.id,
-            request_id=params.request_id,
-            result=result.to_wire() if result is not None else None,
-            error=error,
-        )
 
 
-def _replayed(ls: SwitchboardServer, params: ChatParams, stored: dict[str, Any]) -> dict[str, Any]:
+def _wire(result: ChatResult | None) -> dict[str, Any] | None:
+    return result.to_wire() if result is not None else None
+
+
+def _spent(result: ChatResult | None) -> dict[str, Any]:
+    if result is None:
+        return {}
+    return {
+        "usage": result.usage.to_wire(),
+        "cost": result.cost.to_wire() if result.cost else None,
+    }
+
+
+def _replayed(ls: SwitchboardServer, params: ChatParams, stored: StoredCall) -> dict[str, Any]:
     """A chat already answered under this requestId: the journal's answer, not a new call."""
-    if params.partial_result_token is not None:
-        result = ChatResult.model_validate(stored)
-        events: list[dict[str, Any]] = [{"type": "started", "id": result.id, "model": result.model}]
-        for part in result.content:
-            if part.type == "text":
-                events.append({"type": "text", "text": part.text})
-            elif part.type == "toolUse":
-                events.append(
-                    {"type": "toolUse", "id": part.id, "name": part.name, "input": part.input}
-                )
-        events.append({"type": "usage", **result.usage.to_wire()})
-        events.append({"type": "stop", "reason": result.stop_reason})
-        ls.send_progress(params.partial_result_token, {"events": events})
-    return stored
+    shown = replayable(stored.events or [], finished=True)
+    if params.partial_result_token is not None and shown:
+        ls.send_progress(params.partial_result_token, {"events": shown})
+    return replayed_result(stored)
+
+
+async def history(ls: SwitchboardServer, raw: Any) -> dict[str, Any]:
+    params = parse_params(HistoryParams, raw)
+    journal = ls.runtime().journal
+    if params.id is not None:
+        stored = await journal.call(params.id)
+        if stored is None:
+            raise InvalidParams(f"invalid params: id: no call '{params.id}' in the journal", "id")
+        return detail_wire(stored)
+    # startedAt is rounded to the microsecond: half of one keeps a page's last call out.
+    before = params.before.timestamp() - 5e-7 if params.before is not None else None
+    page = await journal.history(limit=params.limit or 50, before=before, status=params.status)
+    return HistoryResult(calls=[summary(stored) for stored in page]).to_wire()
 
 
 def _work_done(

@@ -25,10 +25,21 @@ def log_dir(data_dir: Path) -> Path:
     return data_dir / "logs"
 
 
-def setup_file_logging(data_dir: Path, level: str = "info") -> Path | None:
-    """Log to data_dir/logs/switchboard.log (1 MB, 3 backups); the file, or None if unwritable."""
+class _Level:
+    """Set by `serve --log-level` or SWITCHBOARD_LOG_LEVEL, which win over the config's."""
+
+    pinned = False
+
+
+def setup_file_logging(data_dir: Path, level: str | None = None) -> Path | None:
+    """Log to data_dir/logs/switchboard.log (1 MB, 3 backups); the file, or None if unwritable.
+
+    `level` comes from the command line or the environment; without one, the config's
+    `log_level` decides once the config is read (`apply_config_level`), info until then.
+    """
     root = logging.getLogger(LOGGER_NAME)
-    root.setLevel(level.upper())
+    _Level.pinned = level is not None
+    root.setLevel((level or "info").upper())
     # pygls logs every message it sends at info level: far too much, and it may carry prompts.
     logging.getLogger("pygls").setLevel(logging.WARNING)
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -49,6 +60,13 @@ def setup_file_logging(data_dir: Path, level: str = "info") -> Path | None:
     for name in (LOGGER_NAME, "pygls"):
         logging.getLogger(name).addHandler(handler)
     return path
+
+
+def apply_config_level(level: str) -> None:
+    """The config's `log_level` (file or editor settings), unless the command line or the
+    environment already chose one."""
+    if not _Level.pinned:
+        logging.getLogger(LOGGER_NAME).setLevel(level.upper())
 
 
 class AnsweredErrorsFilter(logging.Filter):

@@ -37,9 +37,13 @@ class PartialResults:
         self.notifications = 0
 
     def emit(self, event: Any) -> None:
-        self._pending.append(event.to_wire())
+        self.emit_wire(event.to_wire())
+
+    def emit_wire(self, event: dict[str, Any]) -> None:
+        """An event already in its JSON form (the chat handler journals the same dict)."""
+        self._pending.append(event)
         if not self._content_sent:
-            self._content_sent = event.type in _CONTENT
+            self._content_sent = event["type"] in _CONTENT
             self._send()
         elif not (self._scheduled or self._draining):
             self._scheduled = True

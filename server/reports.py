@@ -8,6 +8,7 @@ from collections.abc import Callable
 from switchboard.protocol.catalog import ModelInfo
 from switchboard.providers.adapters import kinds
 from switchboard.providers.auth.credential_store import CredentialStore
+from switchboard.providers.auth.redact import redact
 from switchboard.providers.catalog.calibration import FILE_NAME as CALIBRATION_FILE
 from switchboard.providers.catalog.calibration import Calibration
 from switchboard.providers.config import Config, apply_overrides, config_path, data_dir, load_config
@@ -82,6 +83,13 @@ def print_models(config_file: str | None, out: Callable[[str], None] = print) ->
 
 
 def print_doctor(config_file: str | None, out: Callable[[str], None] = print) -> int:
+    """Every line passes redaction: a base_url may carry a password (`https://user:pw@host`)."""
+    shown = out
+
+    def redacted(line: str) -> None:
+        shown(redact(line))
+
+    out = redacted
     engine, config = engine_for(config_file)
     path = config_path(config_file)
     problems = 0

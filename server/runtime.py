@@ -6,6 +6,7 @@ start-up loads neither pydantic models nor httpx.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from pathlib import Path
@@ -26,6 +27,7 @@ from switchboard.providers.config import (
 from switchboard.providers.engine import ChatEngine
 
 from .journal import Journal
+from .logs import apply_config_level
 from .usage import UsageLedger
 
 logger = logging.getLogger("switchboard.runtime")
@@ -49,7 +51,14 @@ class Runtime:
         )
         self.sign_ins = SignInFlows(self.engine)
         self.ledger = UsageLedger()
-        self.journal = Journal(self.data_dir)
+        self.journal = Journal(
+            self.data_dir,
+            enabled=self.config.journal,
+            retention_days=self.config.journal_retention_days,
+            max_bytes=int(self.config.journal_max_mb * 1_000_000),
+        )
+        self.journal.start()
+        apply_config_level(self.config.log_level)
         for issue in self.config.issues:
             logger.warning("config: %s", issue)
 
@@ -58,8 +67,10 @@ class Runtime:
         before = set(self.config.issues)
         self.config = apply_overrides(self.initial, settings, self.known_kinds)
         self.engine.reconfigure(self.config)
+        apply_config_level(self.config.log_level)
         return tuple(i for i in self.config.issues if i not in before)
 
     async def aclose(self) -> None:
         await self.sign_ins.aclose()
         await self.engine.aclose()
+        await asyncio.to_thread(self.journal.close)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from switchboard.protocol.chat import Usage
-from switchboard.providers.catalog.text_counting import count_text_chunked
+from switchboard.providers.catalog.tokens import count_text
 from switchboard.providers.errors import ProviderError
 
 from .reports import engine_for
@@ -40,7 +40,7 @@ def print_token_count(
         if error.suggestion:
             print(f"  {error.suggestion}", file=sys.stderr)
         return 2
-    counted = count_text_chunked(kind, target.model, text)
+    counted = count_text(kind, target.model, text)
     cost = engine.cost(target, Usage(input_tokens=counted.input_tokens))
     name = "stdin" if file == STDIN else file
     out(f"{name}: {counted.input_tokens} tokens for {target.id}")

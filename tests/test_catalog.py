@@ -29,6 +29,7 @@ CAPABILITY_TYPES = {
     "promptCaching": bool,
     "streaming": bool,
 }
+OPTIONAL_CAPABILITY_TYPES = {"fim": bool}  # absent: the model has no fill-in-the-middle
 RATE_KEYS = ("inputPerMTok", "outputPerMTok", "cacheReadPerMTok", "cacheWritePerMTok")
 INDEX_KEYS = {"version", "checked", "about", "defaultModel", "defaultFastModel", "fallback"}
 PROVIDER_KEYS = {"name", "defaultModel", "defaultFastModel", "fallback", "models"}
@@ -126,11 +127,16 @@ def limits_problems(where: str, model: Any) -> list[str]:
 
 def capabilities_problems(where: str, model: Any) -> list[str]:
     capabilities = model.get("capabilities")
-    problems = keys_problems(f"{where}: capabilities", capabilities, set(CAPABILITY_TYPES))
+    problems = keys_problems(
+        f"{where}: capabilities",
+        capabilities,
+        set(CAPABILITY_TYPES),
+        set(OPTIONAL_CAPABILITY_TYPES),
+    )
     if problems:
         return problems
-    for key, kind in CAPABILITY_TYPES.items():
-        if not isinstance(capabilities[key], kind):
+    for key, kind in (*CAPABILITY_TYPES.items(), *OPTIONAL_CAPABILITY_TYPES.items()):
+        if key in capabilities and not isinstance(capabilities[key], kind):
             problems.append(f"{where}: capabilities.{key} must be a {kind.__name__}")
     modes = capabilities["toolChoice"]
     if not isinstance(modes, list) or "auto" not in modes or len(set(modes)) != len(modes):

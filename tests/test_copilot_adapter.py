@@ -34,8 +34,8 @@ from switchboard.providers.adapters import adapter_for, listed_kinds, option_key
 from switchboard.providers.adapters.copilot import (
     EDITOR_HEADERS,
     CopilotAdapter,
-    CopilotCompletionsDecoder,
 )
+from switchboard.providers.adapters.fim_text import TextCompletionDecoder
 from switchboard.providers.auth.copilot_token import CopilotAuthenticator
 from switchboard.providers.base import Credential, ModelTarget, ProviderSettings
 from switchboard.providers.errors import ProviderError
@@ -256,17 +256,17 @@ def test_recorded_inline_completion_stream() -> None:
     data = body_bytes(corpus_file("completions-stream-inline.sse"))
     lines = [json.loads(line[6:]) for line in data.splitlines() if line.startswith(b"data: {")]
     expected = "".join(c.get("text", "") for line in lines for c in line["choices"])
-    events = decode(data, decoder=CopilotCompletionsDecoder())
+    events = decode(data, decoder=TextCompletionDecoder())
     assert text_of(events) == expected and expected.endswith('console.log("Hello, World!");')
     assert events[-1] == StopEvent(reason="endTurn")
     for seed in range(5):
-        split = decode(data, random_chunks(data, seed), CopilotCompletionsDecoder())
+        split = decode(data, random_chunks(data, seed), TextCompletionDecoder())
         assert split == events
 
 
 def test_inline_completion_stream_cut_short() -> None:
     data = body_bytes(corpus_file("completions-stream-inline.sse"))
-    events = decode(data[: len(data) // 2], decoder=CopilotCompletionsDecoder())
+    events = decode(data[: len(data) // 2], decoder=TextCompletionDecoder())
     assert of_type(events, ErrorEvent)[0].code == ErrorCode.NETWORK
     assert events[-1] == StopEvent(reason="error")
 

@@ -194,7 +194,9 @@ async def test_a_bad_signature_is_authentication_failed(tmp_path: Path, fake: Fa
     async with open_session(tmp_path, config(fake), aws_env(tmp_path, wrong)) as session:
         with pytest.raises(JsonRpcException) as failure:
             await session.request("switchboard/chat", {"model": MODEL, "messages": USER})
-        log = "".join(p.read_text() for p in session.data_dir.rglob("*") if p.is_file())
+        log = "".join(
+            p.read_text(errors="replace") for p in session.data_dir.rglob("*") if p.is_file()
+        )
     assert failure.value.data["code"] == "authenticationFailed"
     assert failure.value.data["status"] == 403
     assert "signature" in failure.value.message

@@ -9,6 +9,7 @@ import pytest
 from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcException, JsonRpcRequestCancelled
 
+from tests import journal_probe
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.openai import FakeOpenAI
 from tests.fakes.scenario import Scenario, ToolCall
@@ -150,8 +151,7 @@ async def test_cancel_closes_upstream_connection_at_once(
     assert disconnected - cancelled_at < 0.3
     # The server keeps serving, and the journal kept what had streamed.
     assert (await session.request("switchboard/usage", {}))["session"]["requests"] == 0
-    journal = (session.data_dir / "journal.jsonl").read_text()
-    assert '"status":"cancelled"' in journal
+    assert journal_probe.statuses(session.data_dir) == ["cancelled"]
 
 
 async def test_retry_before_first_byte_is_visible(
@@ -208,5 +208,6 @@ async def test_mid_stream_failure_keeps_partial(session: Session, fake_openai: F
     assert failure.value.code == -32803
     assert failure.value.data["code"] == "providerUnavailable"
     assert session.texts("p") == "partial "
-    journal = (session.data_dir / "journal.jsonl").read_text()
-    assert "partial " in journal
+    (failed,) = journal_probe.calls(session.data_dir)
+    assert failed["status"] == "failed"
+    assert journal_probe.text_of_events(failed["events"]) == "partial "

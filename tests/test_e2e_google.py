@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from pygls.exceptions import JsonRpcException
 
+from tests import journal_probe
 from tests.fakes.gemini import FakeGemini, service_account_info
 from tests.fakes.scenario import Scenario, ToolCall
 from tests.lsp_harness import Session, open_session
@@ -178,8 +179,7 @@ async def test_vertex_gemini_with_a_service_account_token(
         ":streamGenerateContent?alt=sse"
     ] * 2
     assert all(r.headers["authorization"] == f"Bearer {token}" for r in calls)
-    journal = (session.data_dir / "journal.jsonl").read_text()
-    assert token not in journal
+    assert token not in journal_probe.everything(session.data_dir)
 
 
 async def test_vertex_claude_chat_and_tool_round_trip(session: Session, fake: FakeGemini) -> None:

@@ -95,7 +95,7 @@ def joined(events: list[Any], kind: type) -> str:
 def test_local_kinds_exist_only_when_configured() -> None:
     for kind in LOCAL_KINDS:
         assert kind in kinds() and kind not in listed_kinds()
-        assert option_keys(kind) == {"models", "context_window", "stream_usage"}
+        assert option_keys(kind) == {"models", "context_window", "stream_usage", "fim"}
         assert isinstance(adapter_for(kind), LocalServerAdapter)
         assert adapter_for(kind).api_key_envs == ()
 

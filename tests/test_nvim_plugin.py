@@ -24,8 +24,11 @@ import httpx
 import pytest
 from switchboard.providers.catalog.models import Catalog
 
+from tests import journal_probe
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.github import FakeGitHub
+from tests.fakes.http import RecordedRequest, Reply
+from tests.fakes.local import FakeLocal
 from tests.fakes.oauth import s256
 from tests.fakes.openai import FakeOpenAI
 from tests.fakes.openrouter import FakeOpenRouter
@@ -67,6 +70,7 @@ def run_lua(
     config_text: str,
     env_extra: dict[str, str] | None = None,
     while_running: Callable[[Path], None] | None = None,
+    typing: bool = False,
 ) -> subprocess.CompletedProcess[str]:
     work = tmp_path / "work"
     work.mkdir()
@@ -87,8 +91,10 @@ def run_lua(
     if while_running is not None:
         helper = threading.Thread(target=while_running, args=(work,), daemon=True)
         helper.start()
+    # Typed keys need the main loop, which `-l` scripts never reach (see helpers.run_typing).
+    how = ["-c", f"luafile {LUA_TESTS / script}"] if typing else ["-l", str(LUA_TESTS / script)]
     done = subprocess.run(
-        [NVIM, "--headless", "--clean", "-l", str(LUA_TESTS / script)],
+        [NVIM, "--headless", "--clean", *how],
         cwd=work,
         env=env,
         capture_output=True,
@@ -176,10 +182,11 @@ def test_chat_statusline_model_ask_complete(tmp_path: Path) -> None:
     assert "What does this do?" in question
     assert "`hello.py` (lines 1-2)" in question
     assert "def add(a, b):\n    return a + b" in question
+    # The server's completion through the chat model (complete_model): the gap, not a chat.
     system, user = complete["messages"]
-    assert system["role"] == "system" and "only the text to insert" in system["content"]
-    assert "File: poem.txt (text)" in user["content"]
-    assert "Roses are red, <|cursor|>\nthe end" in user["content"]
+    assert system["role"] == "system" and "<FILL_HERE>" in system["content"]
+    assert "poem.txt\nLanguage: text" in user["content"]
+    assert "Roses are red, <FILL_HERE>\nthe end" in user["content"]
     thinking_turn, failed_turn = anthropic_bodies
     assert thinking_turn["model"] == THINKING_MODEL.split("/", 1)[1]
     assert len(thinking_turn["messages"]) == 7  # three turns before, then the question
@@ -210,8 +217,7 @@ def test_cancel_in_the_chat_closes_the_upstream_stream(tmp_path: Path) -> None:
     assert len(bodies) == 2
     assert bodies[1]["messages"][1]["role"] == "assistant"
     assert bodies[1]["messages"][1]["content"].startswith("tok tok tok")
-    journal = (tmp_path / "data" / "journal.jsonl").read_text(encoding="utf-8")
-    assert '"status":"cancelled"' in journal
+    assert journal_probe.statuses(tmp_path / "data")[0] == "cancelled"
 
 
 def test_login_device_flow_logout_and_api_key(tmp_path: Path) -> None:
@@ -312,16 +318,16 @@ def test_complete_in_insert_mode_between_characters_in_one_undo_step(tmp_path: P
         run_lua(
             tmp_path,
             "complete_insert.lua",
-            openai_config(openai),
-            {"OPENAI_API_KEY": openai.api_key, "SWITCHBOARD_EXPECT_COMPLETE": completion},
+            openai_config(openai) + '[completion]\nmode = "block"\n',
+            # Block mode keeps both lines; the trailing blank goes, as the server trims it.
+            {"OPENAI_API_KEY": openai.api_key, "SWITCHBOARD_EXPECT_COMPLETE": completion.rstrip()},
         )
         (body,) = chat_bodies(openai)
-    assert body["model"] == "gpt-4o-mini"
-    assert body["stream"] is True
+    assert body["model"] == "gpt-4o-mini"  # settings.fastModel, the server's choice
     user = body["messages"][-1]["content"]
-    assert "File: fox.txt (text)" in user
+    assert "fox.txt\nLanguage: text" in user
     # In Insert mode the cursor is between "quick " and "fox", not after the "f".
-    assert "The quick <|cursor|>fox jumps.\nThe end." in user
+    assert "The quick <FILL_HERE>fox jumps.\nThe end." in user
 
 
 def test_code_action_from_vim_lsp_buf_rewrites_the_selection(tmp_path: Path) -> None:
@@ -338,3 +344,84 @@ def test_code_action_from_vim_lsp_buf_rewrites_the_selection(tmp_path: Path) -> 
     assert body["model"] == "gpt-4o-mini"
     assert "add comments that explain" in body["messages"][-1]["content"]
     assert "File `calc.py` (python)" in body["messages"][-1]["content"]
+
+
+FIM_MODEL = "qwen2.5-coder:7b"
+# What the fake local server suggests, by the line before the cursor (editors/nvim/tests/ghost.lua).
+SUGGESTIONS = {
+    "    ret": "urn a + b",
+    "    if a": ":\n        return a\n    return b",
+    "    x = comp": "ute(total, rate)",
+    "    total = su": "m(values)",
+}
+# Its answer comes so slowly that only a cancel ends it.
+SLOW_LINE = "    waits"
+
+
+class SuggestingLocal(FakeLocal):
+    """A local server whose fill-in-the-middle answer depends on the line before the cursor,
+    so that however often the editor asks, each place gets its suggestion (others get none)."""
+
+    def __init__(self) -> None:
+        super().__init__(models=(FIM_MODEL,), ollama=True)
+        self.slow_asked = threading.Event()
+
+    def _next_reply(self, request: RecordedRequest) -> Reply:
+        if request.method == "POST" and urlsplit(request.path).path == "/v1/completions":
+            line_before = str(request.json().get("prompt", "")).rsplit("\n", 1)[-1]
+            if line_before == SLOW_LINE:
+                answer = Scenario(text="never arrives", pieces=3, delay_s=RUN_TIMEOUT_S / 10)
+                self.slow_asked.set()
+            else:
+                answer = Scenario(text=SUGGESTIONS.get(line_before, ""), pieces=2)
+            self.enqueue_completion(answer)
+        return super()._next_reply(request)
+
+
+@pytest.mark.slow
+def test_ghost_text_while_typing_and_complete_without_fences(tmp_path: Path) -> None:
+    complete_model = "anthropic/claude-haiku-4-5"
+    fenced = "```python\nreturn a * b\n```"
+    with SuggestingLocal() as local, FakeAnthropic() as anthropic:
+        anthropic.enqueue_scenario(Scenario(text=fenced, pieces=3))
+        config = (
+            f'[providers.ollama]\nbase_url = "{local.url}"\n\n'
+            + provider_config(anthropic_url=anthropic.url)
+            + f'\n[completion]\nmodel = "ollama/{FIM_MODEL}"\nmode = "block"\ndebounce_ms = 0\n'
+        )
+        env = {
+            "ANTHROPIC_API_KEY": anthropic.api_key,
+            "SWITCHBOARD_EXPECT_RET": SUGGESTIONS["    ret"],
+            "SWITCHBOARD_COMPLETE_MODEL": complete_model,
+            "SWITCHBOARD_EXPECT_COMPLETE": "return a * b",
+        }
+
+        def tell_nvim_about_the_slow_answer(work: Path) -> None:
+            if local.slow_asked.wait(RUN_TIMEOUT_S):
+                (work / "upstream-open").write_text("open", encoding="utf-8")
+            if local.wait_for_disconnect(RUN_TIMEOUT_S) is not None:
+                (work / "upstream-closed").write_text("closed", encoding="utf-8")
+
+        run_lua(
+            tmp_path,
+            "ghost.lua",
+            config,
+            env,
+            while_running=tell_nvim_about_the_slow_answer,
+            typing=True,
+        )
+        fims = [r.json() for r in local.completions()]
+        chats = [r.json() for r in anthropic.requests if r.path.endswith("/messages")]
+
+    asked = {body["prompt"].rsplit("\n", 1)[-1] for body in fims}
+    assert {*SUGGESTIONS, SLOW_LINE} <= asked
+    assert {body["model"] for body in fims} == {FIM_MODEL}
+    (first,) = [body for body in fims if body["prompt"].endswith("    ret")]
+    assert first["prompt"] == "def add(a, b):\n    ret"
+    assert first["suffix"].startswith("\ndef pick(a, b):\n")
+    (chat,) = chats
+    assert chat["model"] == complete_model.split("/", 1)[1]
+    (question,) = chat["messages"]
+    content = question["content"]
+    text = content if isinstance(content, str) else "".join(part["text"] for part in content)
+    assert "def mul(a, b):\n    <FILL_HERE>" in text

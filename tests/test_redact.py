@@ -8,7 +8,9 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from switchboard.protocol.chat import ErrorEvent, RetryEvent, TextEvent, ToolUseJsonParseErrorEvent
 from switchboard.providers.auth.redact import MASK, RedactingFilter, redact, register_secret
+from switchboard.providers.engine import without_secrets
 
 # Built from pieces so the source holds no string that looks like a real credential.
 OPENAI_KEY = "sk-" + "proj-" + "Ab3dEf6hIj9kLm2nOp5q"
@@ -145,3 +147,56 @@ def test_filter_rewrites_the_record() -> None:
     assert RedactingFilter().filter(record) is True
     assert record.args is None
     assert record.getMessage() == f"key {MASK}"
+
+
+# ---- URLs ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "https://user:hunter2pass@proxy.example:8443/v1",
+            f"https://user:{MASK}@proxy.example:8443/v1",
+        ),
+        ("base_url = http://:onlypw@host/", f"base_url = http://:{MASK}@host/"),
+        ("http://u:p@ss%40w0rd@host/x", f"http://u:{MASK}@host/x"),
+        ("https://h.example/v1?key=abc123&alt=sse", f"https://h.example/v1?key={MASK}&alt=sse"),
+        (
+            "https://h.example/cb?code=1&access_token=tok999",
+            f"https://h.example/cb?code=1&access_token={MASK}",
+        ),
+        ("https://user@host.example/v1", "https://user@host.example/v1"),
+        (
+            "http://[::1]:8080/v1 and http://127.0.0.1:11434",
+            "http://[::1]:8080/v1 and http://127.0.0.1:11434",
+        ),
+        ("at 10:30 we met bob@home", "at 10:30 we met bob@home"),
+    ],
+)
+def test_url_passwords_and_query_secrets(text: str, expected: str) -> None:
+    assert redact(text) == expected
+
+
+def test_filter_masks_url_passwords(captured: tuple[logging.Logger, io.StringIO]) -> None:
+    logger, stream = captured
+    logger.warning("cannot reach %s", "https://me:s3cretPw@proxy.internal/v1")
+    assert "s3cretPw" not in stream.getvalue()
+    assert f"https://me:{MASK}@proxy.internal/v1" in stream.getvalue()
+
+
+# ---- the engine's one place for every adapter's events ---------------------------------------
+
+
+def test_every_event_that_reports_a_failure_is_redacted_by_the_engine() -> None:
+    secret = new_secret("canary")
+    register_secret(secret)
+    said = f"the key {secret} was refused; see https://u:pw-{secret[:5]}x@proxy/"
+    error = without_secrets(ErrorEvent(code="providerUnavailable", message=said))
+    retry = without_secrets(RetryEvent(attempt=1, delay_ms=10, reason=said))
+    parse = without_secrets(ToolUseJsonParseErrorEvent(id="t", name="n", raw_input="{", error=said))
+    for text in (error.message, retry.reason, parse.error):
+        assert secret not in text and f"u:{MASK}@proxy" in text
+    assert error.code == "providerUnavailable"
+    answer = TextEvent(text="plain words")
+    assert without_secrets(answer) is answer

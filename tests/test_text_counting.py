@@ -9,14 +9,15 @@ from itertools import pairwise
 
 import pytest
 import tiktoken
+from switchboard.protocol.chat import Message
 from switchboard.providers.catalog.text_counting import (
+    MAX_CHUNK_CHARS,
     ChunkedCounter,
     IncrementalCount,
-    count_text_chunked,
     cut_points,
     is_cut,
 )
-from switchboard.providers.catalog.tokens import load_encoding
+from switchboard.providers.catalog.tokens import count_messages, count_text, load_encoding
 
 ENCODINGS = ["cl100k_base", "o200k_base"]
 # Short strings whose mixes reach the corners of both pre-tokenizer patterns.
@@ -137,10 +138,10 @@ def test_a_text_without_cuts_is_one_chunk() -> None:
 
 def test_special_token_markers_count_as_ordinary_text() -> None:
     text = "a <|endoftext|> b\n<|endofprompt|> c"
-    counted = count_text_chunked("openai", "gpt-4o", text)
+    counted = count_text("openai", "gpt-4o", text)
     assert counted.input_tokens == whole("o200k_base", text)
     assert counted.exact and counted.method == "tiktoken:o200k_base"
-    estimated = count_text_chunked("anthropic", "claude-sonnet-4-5", text)
+    estimated = count_text("anthropic", "claude-sonnet-4-5", text)
     assert estimated.input_tokens == whole("cl100k_base", text)
     assert not estimated.exact and estimated.method == "estimate:cl100k_base"
 
@@ -234,3 +235,41 @@ def test_an_encoding_without_a_proof_is_counted_whole() -> None:
     assert document.count(text) == whole("cl100k_base", text)
     assert spy.texts[-1] == text
     assert document.count_span(text, 5, 900) == whole("cl100k_base", text[5:900])
+
+
+# ---- pathological texts: one huge pre-tokenizer piece ------------------------------
+
+
+@pytest.mark.parametrize("text", ["a" * 100_000, "é" * 70_000, " " * 90_000, "!" * 80_000])
+def test_a_text_with_no_safe_cut_is_cut_anyway_and_marked_an_estimate(text: str) -> None:
+    spy = SpyEncoder("o200k_base")
+    counter = ChunkedCounter(spy, splittable=True)
+    tally = counter.tally(text)
+    assert not tally.exact
+    assert max(map(len, spy.texts)) <= MAX_CHUNK_CHARS
+    # Cut into equal pieces, the count is close to the whole text's.
+    assert abs(tally.tokens - whole("o200k_base", text)) <= len(text) // MAX_CHUNK_CHARS + 2
+
+
+def test_ordinary_text_and_code_are_never_cut_unsafely() -> None:
+    text = source_like(random.Random(8), 300_000)
+    tally = ChunkedCounter(encoding("cl100k_base"), splittable=True).tally(text)
+    assert tally == (whole("cl100k_base", text), True)
+
+
+def test_an_unsafe_cut_makes_documents_spans_and_messages_estimates() -> None:
+    text = "intro line\n" + "a" * (3 * MAX_CHUNK_CHARS) + "\nlast line\n"
+    document = IncrementalCount(ChunkedCounter(encoding("o200k_base"), splittable=True))
+    assert not document.tally(text).exact
+    assert not document.tally_span(text, 0, 5).exact
+    assert not count_text("openai", "gpt-4o", text).exact
+    counted = count_messages("openai", "gpt-4o", [Message(role="user", content=text)])
+    assert not counted.exact and counted.method == "estimate:o200k_base"
+    short = count_messages("openai", "gpt-4o", [Message(role="user", content="hi")])
+    assert short.exact
+
+
+def test_a_ten_megabyte_run_of_one_letter_is_counted() -> None:
+    counted = count_text("openai", "gpt-4o", "a" * 10_000_000)
+    assert not counted.exact and counted.method == "estimate:o200k_base"
+    assert 1_000_000 <= counted.input_tokens <= 1_500_000

@@ -208,20 +208,6 @@ async def test_connection_refused_is_a_network_error_after_retries(
     assert [r.attempt for r in retries] == [1, 2]
 
 
-async def test_read_timeout_is_a_timeout_error(fake: FakeHTTPServer) -> None:
-    fake.enqueue(Reply(hang_s=1.0), Reply(hang_s=1.0))
-    transport = Transport(RetryPolicy(max_retries=1, base_delay_s=0.01))
-    try:
-        with pytest.raises(ProviderError) as raised:
-            await collect(transport, fake.url, Timeouts(connect_s=2.0, read_s=0.2))
-    finally:
-        await transport.aclose()
-    assert raised.value.code == ErrorCode.TIMEOUT
-    assert raised.value.message == "fake: timed out waiting for the provider"
-    assert raised.value.suggestion is not None
-    assert len(fake.requests) == 2
-
-
 # ---- after the first byte ----------------------------------------------------------
 
 

@@ -40,6 +40,8 @@ _ADAPTERS: dict[str, AdapterEntry] = {
         options=frozenset({"endpoint", "api_version", "deployments", "auth"}),
     ),
     "xai": AdapterEntry("switchboard.providers.adapters.xai:XAIAdapter"),
+    "mistral": AdapterEntry("switchboard.providers.adapters.mistral:MistralAdapter"),
+    "deepseek": AdapterEntry("switchboard.providers.adapters.deepseek:DeepSeekAdapter"),
     "openrouter": AdapterEntry(
         "switchboard.providers.adapters.openrouter:OpenRouterAdapter",
         options=frozenset({"referer", "title", "provider", "auth_site"}),
@@ -51,7 +53,7 @@ _ADAPTERS: dict[str, AdapterEntry] = {
     **{
         kind: AdapterEntry(
             f"switchboard.providers.adapters.local:{class_name}",
-            options=frozenset({"models", "context_window", "stream_usage"}),
+            options=frozenset({"models", "context_window", "stream_usage", "fim"}),
             only_when_configured=True,
         )
         for kind, class_name in (

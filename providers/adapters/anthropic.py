@@ -88,6 +88,10 @@ class AnthropicAdapter(AdapterDefaults):
         # Extended thinking rejects any change to temperature.
         return not _budget(params)
 
+    def accepts_prefill(self, params: ChatParams, target: ModelTarget) -> bool:
+        # With extended thinking on, the last assistant turn must start with a thinking block.
+        return not _budget(params)
+
     def build_request(
         self,
         params: ChatParams,

@@ -32,6 +32,7 @@ from ..base import (
     ProviderSettings,
     bad_option,
     option,
+    path_segment,
 )
 from ..errors import ProviderError
 from ..wire.http import HttpRequest
@@ -160,7 +161,7 @@ class AzureOpenAIAdapter(OpenAIChatAdapter):
         endpoint, version = self.endpoint(settings), self.api_version(settings)
         if version is None:
             return f"{endpoint}/openai/v1/chat/completions"
-        deployment = quote(self.deployment(target.model, settings), safe="")
+        deployment = path_segment(self.deployment(target.model, settings))
         return (
             f"{endpoint}/openai/deployments/{deployment}/chat/completions"
             f"?api-version={quote(version, safe='')}"

@@ -29,7 +29,6 @@ import logging
 import os
 from collections.abc import Mapping
 from typing import Any, ClassVar
-from urllib.parse import quote
 
 from switchboard.protocol.chat import (
     ChatEvent,
@@ -63,6 +62,7 @@ from ..base import (
     ModelTarget,
     ProviderSettings,
     inline_image,
+    path_segment,
 )
 from ..errors import RETRYABLE, ProviderError, classify, json_body, retry_after_ms
 from ..wire.eventstream import CorruptStream, EventMessage
@@ -149,6 +149,11 @@ class BedrockAdapter(AdapterDefaults):
         thinking = params.thinking is not None and params.thinking.budget_tokens > 0
         return not (thinking and "anthropic" in target.model)
 
+    def accepts_prefill(self, params: ChatParams, target: ModelTarget) -> bool:
+        # Converse continues a last assistant turn for Claude, without extended thinking.
+        thinking = params.thinking is not None and params.thinking.budget_tokens > 0
+        return "anthropic" in target.model and not thinking
+
     def build_request(
         self,
         params: ChatParams,
@@ -156,7 +161,7 @@ class BedrockAdapter(AdapterDefaults):
         settings: ProviderSettings,
         credential: Credential | None,
     ) -> HttpRequest:
-        model = quote(target.model, safe="")
+        model = path_segment(target.model)
         return HttpRequest(
             "POST",
             f"{runtime_base(settings)}/model/{model}/converse-stream",

@@ -15,7 +15,6 @@ Copilot bills by premium requests, not tokens: there is no price.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -23,13 +22,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from switchboard.protocol.chat import (
     ChatEvent,
     ChatParams,
-    ErrorEvent,
     ImagePart,
     Message,
     StartedEvent,
-    StopEvent,
-    StopReason,
-    TextEvent,
     ThinkingEvent,
     ThinkingPart,
     ToolResultPart,
@@ -40,6 +35,7 @@ from switchboard.protocol.errors import ErrorCode
 from ..auth.copilot_apps import find_app_token
 from ..auth.copilot_token import (
     COPILOT_API,
+    COPILOT_PROXY,
     TOKEN_ENV,
     CopilotAuthenticator,
     github_api_url,
@@ -48,6 +44,7 @@ from ..auth.copilot_token import (
 from ..auth.device_flow import GITHUB_HOST, github_login_url
 from ..auth.redact import register_secret
 from ..base import (
+    CompletionRequest,
     Credential,
     ListedModel,
     ModelTarget,
@@ -55,16 +52,17 @@ from ..base import (
     bad_option,
     join_url,
     option,
+    path_segment,
     url_option,
 )
 from ..errors import ProviderError, json_body
 from ..wire.http import HttpRequest
 from ..wire.json_values import positive_int as _positive
-from ..wire.sse import SSEEvent
 
 if TYPE_CHECKING:
     from ..auth.signin_flows import FlowHttp, GitHubDeviceSignIn
-from .openai_chat import FINISH_REASONS, JsonObject, OpenAIChatAdapter, OpenAIChatDecoder
+from .fim_text import TextCompletionDecoder, text_completion_body
+from .openai_chat import JsonObject, OpenAIChatAdapter, OpenAIChatDecoder
 
 EDITOR_HEADERS: Mapping[str, str] = {
     "Editor-Version": "vscode/1.107.0",
@@ -171,49 +169,6 @@ def _with_signature(events: list[ChatEvent], signature: str) -> list[ChatEvent]:
     return [*events[:after], ThinkingEvent(text="", signature=signature), *events[after:]]
 
 
-class CopilotCompletionsDecoder:
-    """The legacy `/completions` stream of inline completions: `choices[0].text`."""
-
-    def __init__(self) -> None:
-        self._finish: StopReason | None = None
-        self._done = False
-
-    def feed(self, event: SSEEvent) -> list[ChatEvent]:
-        if self._done:
-            return []
-        data = event.data.strip()
-        if data.startswith("[DONE]"):
-            self._finish = self._finish or "endTurn"
-            return self.close()
-        try:
-            chunk = json.loads(data)
-        except (ValueError, RecursionError):
-            return []
-        choices = chunk.get("choices") if isinstance(chunk, dict) else None
-        events: list[ChatEvent] = []
-        for choice in choices if isinstance(choices, list) else []:
-            if not isinstance(choice, dict) or choice.get("index", 0) != 0:
-                continue
-            text = choice.get("text")
-            if isinstance(text, str) and text:
-                events.append(TextEvent(text=text))
-            finish = choice.get("finish_reason")
-            if isinstance(finish, str) and finish:
-                self._finish = FINISH_REASONS.get(finish, "endTurn")
-        return events
-
-    def close(self) -> list[ChatEvent]:
-        if self._done:
-            return []
-        self._done = True
-        if self._finish is None:
-            return [
-                ErrorEvent(code=ErrorCode.NETWORK, message="the stream ended early"),
-                StopEvent(reason="error"),
-            ]
-        return [StopEvent(reason=self._finish)]
-
-
 class CopilotAdapter(OpenAIChatAdapter):
     kind: ClassVar[str] = "copilot"
     display_name: ClassVar[str] = "GitHub Copilot"
@@ -256,6 +211,38 @@ class CopilotAdapter(OpenAIChatAdapter):
             wire["reasoning_text"] = "".join(part.text for part in signed)
             wire["reasoning_opaque"] = signed[-1].signature
         return wire
+
+    # ---- inline completions: /v1/engines/<model>/completions ------------------
+
+    def fim_request(
+        self,
+        request: CompletionRequest,
+        target: ModelTarget,
+        settings: ProviderSettings,
+        credential: Credential | None,
+    ) -> HttpRequest:
+        body = text_completion_body(request, target.model, stream_usage=False)
+        body.update(top_p=1, n=1)
+        if request.temperature is None:
+            body["temperature"] = 0
+        extra: JsonObject = {"trim_by_indentation": True}
+        if request.language:
+            extra["language"] = request.language
+        body["extra"] = extra
+        headers = {
+            **EDITOR_HEADERS,
+            "Content-Type": "application/json",
+            "Accept": "text/event-stream",
+            "Openai-Intent": "copilot-ghost",
+            "X-Request-Id": str(uuid.uuid4()),
+            **settings.headers,
+        }
+        base = settings.base_url or COPILOT_PROXY
+        url = join_url(base, f"v1/engines/{path_segment(target.model)}/completions")
+        return HttpRequest("POST", url, headers=headers, json=body)
+
+    def fim_decoder(self, target: ModelTarget) -> TextCompletionDecoder:
+        return TextCompletionDecoder()
 
     # ---- the token exchange and the model list ------------------------------
 

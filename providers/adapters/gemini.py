@@ -56,6 +56,7 @@ from ..base import (
     ProviderSettings,
     inline_image,
     join_url,
+    path_segment,
 )
 from ..errors import ProviderError, classify, http_error, json_body
 from ..wire.http import HttpRequest
@@ -199,7 +200,7 @@ class GeminiAdapter(AdapterDefaults):
         return (settings.base_url or self.default_base_url).rstrip("/")
 
     def _model_url(self, settings: ProviderSettings, model: str, method: str) -> str:
-        return join_url(self._base(settings), f"models/{_bare_model(model)}:{method}")
+        return join_url(self._base(settings), f"models/{path_segment(_bare_model(model))}:{method}")
 
 
 def _headers(settings: ProviderSettings, credential: Credential | None) -> dict[str, str]:

@@ -34,6 +34,7 @@ from switchboard.protocol.chat import (
 from switchboard.protocol.errors import ErrorCode
 
 from ..base import (
+    CompletionRequest,
     Credential,
     ListedModel,
     ModelTarget,
@@ -44,11 +45,23 @@ from ..base import (
 )
 from ..errors import ProviderError
 from ..wire.http import HttpRequest
+from .fim_text import TextCompletionDecoder, text_completion_body
 from .openai_chat import JsonObject, OpenAIChatAdapter, OpenAIChatDecoder
 
 OPEN_TAG = "<think>"
 CLOSE_TAG = "</think>"
-OPTIONS = frozenset({"models", "context_window", "stream_usage"})
+OPTIONS = frozenset({"models", "context_window", "stream_usage", "fim"})
+#: Model families trained with fill-in-the-middle tokens, which local servers template.
+FIM_FAMILIES = (
+    "codellama",
+    "codegemma",
+    "codestral",
+    "coder",
+    "deepseek-coder",
+    "granite-code",
+    "stable-code",
+    "starcoder",
+)
 
 
 class ThinkTags:
@@ -154,6 +167,9 @@ class LocalServerAdapter(OpenAIChatAdapter):
     max_tokens_field: ClassVar[str] = "max_tokens"
     reasoning_fields: ClassVar[tuple[str, ...]] = ("reasoning_content", "reasoning")
     decoder_class: ClassVar[type[OpenAIChatDecoder]] = LocalDecoder
+    #: Whether `/v1/completions` fills in the middle from `suffix` without being told
+    #: (vLLM answers 400 to a suffix; LM Studio applies no prompt template there).
+    honors_suffix: ClassVar[bool] = False
 
     def chat_url(self, target: ModelTarget, settings: ProviderSettings) -> str:
         return join_url(self.base_url(settings), self.chat_path)
@@ -189,6 +205,48 @@ class LocalServerAdapter(OpenAIChatAdapter):
         if params.thinking is None:
             return {}
         return {"reasoning_effort": self.reasoning_effort(params.thinking.budget_tokens)}
+
+    # ---- fill-in-the-middle: /v1/completions with prompt + suffix ---------------
+
+    def has_fim(self, target: ModelTarget, settings: ProviderSettings) -> bool:
+        """The `fim` option when set; else, on a server known to honor `suffix`, whether
+        the model is of a FIM-trained family."""
+        wanted = option(settings, "fim")
+        if wanted is not None and not isinstance(wanted, bool):
+            raise bad_option(settings, "fim", "true or false")
+        if wanted is not None:
+            return wanted
+        if not self.honors_suffix:
+            return False
+        return target.info.capabilities.fim or any(
+            family in target.model.lower() for family in FIM_FAMILIES
+        )
+
+    def fim_request(
+        self,
+        request: CompletionRequest,
+        target: ModelTarget,
+        settings: ProviderSettings,
+        credential: Credential | None,
+    ) -> HttpRequest:
+        stream_usage = option(settings, "stream_usage", True)
+        if not isinstance(stream_usage, bool):
+            raise bad_option(settings, "stream_usage", "true or false")
+        headers = {
+            "Content-Type": "application/json",
+            "Accept": "text/event-stream",
+            **self.auth_headers(credential),
+            **settings.headers,
+        }
+        return HttpRequest(
+            "POST",
+            join_url(self.base_url(settings), "completions"),
+            headers=headers,
+            json=text_completion_body(request, target.model, stream_usage=stream_usage),
+        )
+
+    def fim_decoder(self, target: ModelTarget) -> TextCompletionDecoder:
+        return TextCompletionDecoder()
 
     # ---- the model list --------------------------------------------------------
 
@@ -237,6 +295,7 @@ class OllamaAdapter(LocalServerAdapter):
     kind: ClassVar[str] = "ollama"
     display_name: ClassVar[str] = "Ollama"
     default_base_url: ClassVar[str] = "http://localhost:11434/v1"
+    honors_suffix: ClassVar[bool] = True  # the model's template places it (FIM models)
 
     def models_request(
         self, settings: ProviderSettings, credential: Credential | None

@@ -29,6 +29,7 @@ from ..base import (
     StreamDecoder,
     bad_option,
     option,
+    path_segment,
 )
 from ..errors import ProviderError
 from ..wire.http import HttpRequest
@@ -125,8 +126,9 @@ class VertexAdapter(AdapterDefaults):
     def model_url(self, settings: ProviderSettings, publisher: str, model: str, method: str) -> str:
         project, location = self.project(settings), self.location(settings)
         return (
-            f"{self.base_url(settings, location)}/projects/{project}/locations/{location}"
-            f"/publishers/{publisher}/models/{model}:{method}"
+            f"{self.base_url(settings, location)}/projects/{path_segment(project)}"
+            f"/locations/{path_segment(location)}"
+            f"/publishers/{publisher}/models/{path_segment(model)}:{method}"
         )
 
     def base_url(self, settings: ProviderSettings, location: str) -> str:
@@ -169,6 +171,11 @@ class VertexAdapter(AdapterDefaults):
     def accepts_temperature(self, params: ChatParams, target: ModelTarget) -> bool:
         thinking = params.thinking is not None and params.thinking.budget_tokens > 0
         return not (self.claude(target.model) and thinking)
+
+    def accepts_prefill(self, params: ChatParams, target: ModelTarget) -> bool:
+        # Claude on Vertex speaks Anthropic's Messages API, prefill included.
+        thinking = params.thinking is not None and params.thinking.budget_tokens > 0
+        return self.claude(target.model) and not thinking
 
 
 class VertexClaudeAdapter(VertexAdapter):

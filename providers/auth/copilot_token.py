@@ -26,6 +26,8 @@ from .redact import register_secret
 
 GITHUB_API = "https://api.github.com"
 COPILOT_API = "https://api.githubcopilot.com"
+#: Inline completions' host for individual plans; the exchange names each account's.
+COPILOT_PROXY = "https://proxy.individual.githubcopilot.com"
 TOKEN_PATH = "copilot_internal/v2/token"
 TOKEN_ENV = "GITHUB_COPILOT_TOKEN"
 #: Fetch a new token this long before the old one expires.
@@ -45,6 +47,7 @@ class CopilotToken:
     secret: str = field(repr=False)
     refresh_at: float
     api_url: str
+    proxy_url: str = COPILOT_PROXY
 
 
 def github_api_url(enterprise_host: str | None) -> str:
@@ -65,7 +68,9 @@ def parse_token(answer: Any, now: float, provider: str) -> CopilotToken:
             provider=provider,
         )
     register_secret(secret)
-    return CopilotToken(secret, _refresh_at(answer, now), _api_url(answer, secret))
+    return CopilotToken(
+        secret, _refresh_at(answer, now), _api_url(answer, secret), _proxy_url(answer, secret)
+    )
 
 
 def _refresh_at(answer: dict[str, Any], now: float) -> float:
@@ -91,6 +96,17 @@ def _api_url(answer: dict[str, Any], secret: str) -> str:
     if match and match.group(1).startswith("proxy."):
         return "https://api." + match.group(1).removeprefix("proxy.")
     return COPILOT_API
+
+
+def _proxy_url(answer: dict[str, Any], secret: str) -> str:
+    endpoints = answer.get("endpoints")
+    proxy = endpoints.get("proxy") if isinstance(endpoints, dict) else None
+    if isinstance(proxy, str) and proxy.startswith(("https://", "http://")):
+        return proxy.rstrip("/")
+    match = _PROXY_ENDPOINT.search(secret)
+    if match and match.group(1).startswith("proxy."):
+        return "https://" + match.group(1)
+    return COPILOT_PROXY
 
 
 def _number(value: Any) -> float | None:
@@ -135,6 +151,8 @@ class CopilotAuthenticator:
         url = request.url
         if self._configured_api is None and url.startswith(self._default_api):
             url = token.api_url + url[len(self._default_api) :]
+        elif self._configured_api is None and url.startswith(COPILOT_PROXY):
+            url = token.proxy_url + url[len(COPILOT_PROXY) :]  # inline completions
         headers = {**request.headers, "Authorization": f"Bearer {token.secret}"}
         return HttpRequest(
             request.method,

@@ -3,10 +3,10 @@
 The flow: `WebFlow.start()` opens a one-shot HTTP server on 127.0.0.1 (a free
 port) and returns the provider's authorization URL for the browser; the
 provider redirects the browser to the callback with `code` and `state`;
-`wait_code()` checks the state and returns the code, and the code is
-exchanged for tokens at the token endpoint. The callback server is closed
-whatever the outcome (code, provider error, wrong state, timeout,
-cancellation). Nothing here stores tokens: the caller does.
+`wait_code()` returns the code of the first request that carries the flow's
+state, and the code is exchanged for tokens at the token endpoint. The
+callback server is closed whatever the outcome (code, provider error,
+timeout, cancellation). Nothing here stores tokens: the caller does.
 """
 
 from __future__ import annotations
@@ -83,8 +83,9 @@ class CallbackServer:
 
     The state is checked in the `state` query parameter, or, with
     `state_in_path`, as the last path segment (`{path}/{state}`) for providers
-    that do not echo a state parameter. Other paths (a favicon) get a 404 and
-    do not end the wait.
+    that do not echo a state parameter. A request without this flow's state
+    (another path, a favicon, a missing or wrong state) gets a 404 and does not
+    end the wait: only the flow's own answer does.
     """
 
     def __init__(
@@ -198,25 +199,12 @@ class CallbackServer:
             return 405, _page("Not allowed", "This address only answers a sign-in."), None
         target = urlsplit(parts[1])
         query = {name: values[0] for name, values in parse_qs(target.query).items()}
-        ours, given = self._given_state(target.path, query)
-        if not ours:
+        if not self._is_ours(target.path, query):
+            # A stray request (a favicon, a scan, a forged or stale answer) without this
+            # flow's state must not end the user's sign-in: it is not an answer to it.
             return 404, _page("Not found", "This address only answers a sign-in."), None
         if self._outcome is not None and self._outcome.done():
             return 409, _page("Already finished", "This sign-in is already over."), None
-        if given is None or not secrets.compare_digest(given.encode(), self._state.encode()):
-            error = OAuthError(
-                "state_mismatch",
-                "the browser's answer does not belong to this sign-in; nothing was accepted",
-            )
-            return (
-                400,
-                _page(
-                    "Sign-in rejected",
-                    "This answer does not match the sign-in in progress. "
-                    "Start the sign-in again from your editor.",
-                ),
-                error,
-            )
         if "error" in query:
             error = OAuthError(query["error"], query.get("error_description"))
             return (
@@ -231,14 +219,14 @@ class CallbackServer:
         register_secret(code)
         return 200, _page("Signed in", "You can close this tab and return to your editor."), code
 
-    def _given_state(self, path: str, query: Mapping[str, str]) -> tuple[bool, str | None]:
-        """Whether the request is for the callback at all, and the state it carries."""
-        if not self._state_in_path:
-            return path == self._path, query.get("state")
-        prefix = self._path + "/"
-        if not path.startswith(prefix):
-            return False, None
-        return True, path[len(prefix) :]
+    def _is_ours(self, path: str, query: Mapping[str, str]) -> bool:
+        """The request is for the callback and carries this flow's state."""
+        if self._state_in_path:
+            prefix = self._path + "/"
+            given = path[len(prefix) :] if path.startswith(prefix) else None
+        else:
+            given = query.get("state") if path == self._path else None
+        return given is not None and secrets.compare_digest(given.encode(), self._state.encode())
 
 
 _REASONS = {

@@ -1,8 +1,12 @@
 """Remove credentials from any text before it is logged, shown or stored.
 
-Every secret Switchboard loads is registered here, and every log record and
-error message passes through `redact`, so a key never reaches a log file,
-stderr, a notification or an error.
+Every secret Switchboard loads is registered here, and every log record,
+error message and streamed error event passes through `redact` (the engine
+does it for every adapter's events in one place), so a key never reaches a
+log file, stderr, a notification, an error or the editor. Besides the
+registered secrets and well-known key shapes, it masks header values that
+name a credential, the password in `scheme://user:password@host`, and
+credential parameters in a URL's query.
 """
 
 from __future__ import annotations
@@ -33,6 +37,12 @@ _HEADER_VALUES = re.compile(
     r"(?i)((?:authorization|x-api-key|api[-_]key|x-goog-api-key|proxy-authorization|access_token)"
     r"[\"']?\s*[:=]\s*[\"']?)([^\"',\r\n}]+)"
 )
+# The password of `scheme://user:password@host`, and secrets passed in a URL's query.
+_URL_PASSWORD = re.compile(r"(?i)(\b[a-z][a-z0-9+.\-]*://[^\s/?#@:]*:)([^\s/?#]+)(?=@)")
+_URL_QUERY_SECRETS = re.compile(
+    r"(?i)([?&](?:key|api[-_]?key|token|access[-_]?token|secret|password|sig|signature)=)"
+    r"([^&#\s\"']+)"
+)
 _MIN_SECRET_LENGTH = 6
 
 
@@ -56,6 +66,10 @@ def redact(text: str) -> str:
     if pattern is not None:
         text = pattern.sub(MASK, text)
     text = _HEADER_VALUES.sub(lambda m: m.group(1) + MASK, text)
+    if "://" in text:
+        text = _URL_PASSWORD.sub(lambda m: m.group(1) + MASK, text)
+    if "=" in text:
+        text = _URL_QUERY_SECRETS.sub(lambda m: m.group(1) + MASK, text)
     return _SHAPES.sub(MASK, text)
 
 

@@ -10,10 +10,12 @@ import contextlib
 import logging
 import secrets
 import time
+import unicodedata
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from switchboard.protocol.errors import ErrorCode
+from switchboard.protocol.validation import InvalidParams
 
 from ..base import Credential
 from ..errors import ProviderError
@@ -29,7 +31,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("switchboard.signin")
 
-CHECK_TIMEOUTS = Timeouts(connect_s=5.0, read_s=15.0)
+CHECK_TIMEOUTS = Timeouts(connect_s=5.0, headers_s=15.0, stall_s=15.0, total_s=30.0)
 REJECTED = frozenset({ErrorCode.AUTHENTICATION_FAILED, ErrorCode.PERMISSION_DENIED})
 
 
@@ -56,6 +58,7 @@ class Accounts:
         if store is None:
             raise ProviderError(ErrorCode.UNSUPPORTED, "signing in needs a credential store")
         key = api_key.strip()
+        refuse_unsendable_key(key)
         register_secret(key)
         previous = store.get(provider)
         store.set(provider, key)
@@ -105,6 +108,29 @@ class Accounts:
             request, provider=provider, parse_error=adapter.parse_error, timeouts=CHECK_TIMEOUTS
         )
         return True
+
+
+def refuse_unsendable_key(key: str) -> None:
+    """InvalidParams naming `apiKey` when the key could not be sent in an HTTP header."""
+    problem = unsendable_key_problem(key)
+    if problem is not None:
+        raise InvalidParams(f"invalid params: apiKey: {problem}", "apiKey")
+
+
+def unsendable_key_problem(key: str) -> str | None:
+    """What keeps a key out of a header (anything but printable ASCII), or None.
+
+    A key pasted with a zero-width space, a smart quote or a line break would be stored and
+    then fail every request; this names the character and where it is, never the key.
+    """
+    for position, char in enumerate(key, start=1):
+        if not " " < char <= "~":
+            name = unicodedata.name(char, "a control character").lower()
+            return (
+                f"character {position} is U+{ord(char):04X} ({name}); a key is printable "
+                "ASCII with no spaces: paste it again without that character"
+            )
+    return None
 
 
 # ---- interactive sign-in flows ---------------------------------------------------

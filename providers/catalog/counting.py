@@ -7,6 +7,7 @@ reached, the local tokenizer gives an estimate (marked `exact: false`).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections import OrderedDict
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("switchboard.tokens")
 
-COUNT_TIMEOUTS = Timeouts(connect_s=3.0, read_s=10.0)
+COUNT_TIMEOUTS = Timeouts(connect_s=3.0, headers_s=10.0, stall_s=10.0, total_s=20.0)
 CACHE_SIZE = 512
 PROVIDER_METHOD = "provider"
 
@@ -61,8 +62,14 @@ class TokenCounter:
             else:
                 self._remember(key, counted)
                 return TokenCount(counted, True, PROVIDER_METHOD)
-        local = count_messages(
-            settings.kind, target.model, params.messages, system=params.system, tools=params.tools
+        # Off the event loop: a long conversation takes a while to tokenize.
+        local = await asyncio.to_thread(
+            count_messages,
+            settings.kind,
+            target.model,
+            params.messages,
+            params.system,
+            params.tools,
         )
         if local.exact or engine.calibration.ratio(target.id) is None:
             return local

@@ -32,7 +32,7 @@ logger = logging.getLogger("switchboard.models")
 LIST_TTL_S = 6 * 3600.0
 FAILURE_TTL_S = 300.0
 LIST_BUDGET_S = 1.0
-LIST_TIMEOUTS = Timeouts(connect_s=5.0, read_s=20.0)
+LIST_TIMEOUTS = Timeouts(connect_s=5.0, headers_s=20.0, stall_s=20.0, total_s=40.0)
 _LISTED_FIELDS = frozenset(f.name for f in fields(ListedModel))
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -80,11 +81,42 @@ class _Provider:
     by_name: Mapping[str, _Entry]
 
 
+#: A provider id: a config table's name or a built-in kind.
+PROVIDER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}")
+#: One segment of a model name. Slashes join segments where catalogs and servers use them
+#: (OpenRouter's `vendor/model`, a local server's `org/model`); a segment starts with a
+#: letter, digit or `_`, so `.` and `..` are never one, and nothing here is a control
+#: character, a space, `%`, `?`, `#` or `\`. `:` (Bedrock, Ollama tags) and `@` (Vertex) are.
+MODEL_SEGMENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:@+\-]*")
+MAX_MODEL_ID = 256
+
+
+class MalformedModelId(ValueError):
+    """A `provider/model` whose characters or segments are not allowed."""
+
+
 def parse_model_id(text: str) -> tuple[str, str]:
-    """Split ``provider/model`` on the first "/" (the model part may hold more slashes)."""
+    """Split ``provider/model`` on the first "/" (the model part may hold more slashes).
+
+    ValueError when it is not of that form; MalformedModelId when a part has a character or
+    a segment a model id never has (it would reach another path of the provider's URL).
+    """
     provider, slash, model = text.partition("/")
     if not slash or not provider.strip() or not model.strip():
         raise ValueError(f"model id {text!r} must look like 'provider/model'")
+    if len(text) > MAX_MODEL_ID:
+        raise MalformedModelId(f"a model id is at most {MAX_MODEL_ID} characters")
+    if not PROVIDER_ID.fullmatch(provider):
+        raise MalformedModelId(
+            f"provider {provider!r} may hold only letters, digits, '_', '.' and '-'"
+        )
+    for segment in model.split("/"):
+        if not MODEL_SEGMENT.fullmatch(segment):
+            raise MalformedModelId(
+                f"model {model!r} has a part that no model id has ({segment!r}): each "
+                "'/'-separated part starts with a letter, digit or '_' and holds only "
+                "letters, digits and _ . : @ + -"
+            )
     return provider, model
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from switchboard.protocol.catalog import Pricing
 from switchboard.protocol.chat import Cost, Usage
@@ -96,3 +97,35 @@ def _usd(tokens: int, per_million: float) -> float:
 
 def _or(rate: float | None, fallback: float) -> float:
     return fallback if rate is None else rate
+
+
+def usage_sum(first: Usage, second: Usage) -> Usage:
+    """Two calls' usage as one."""
+    summed: dict[str, Any] = {}
+    for name in Usage.model_fields:
+        a, b = getattr(first, name), getattr(second, name)
+        if name == "estimated":
+            summed[name] = True if (a or b) else None
+        elif a is None and b is None:
+            summed[name] = None
+        else:
+            summed[name] = (a or 0) + (b or 0)
+    return Usage(**summed)
+
+
+def cost_sum(first: Cost | None, second: Cost | None) -> Cost | None:
+    """Two calls' cost as one; unknown when either is."""
+    if first is None or second is None:
+        return None
+    cache = (
+        None
+        if first.cache_usd is None and second.cache_usd is None
+        else (first.cache_usd or 0.0) + (second.cache_usd or 0.0)
+    )
+    return Cost(
+        input_usd=first.input_usd + second.input_usd,
+        output_usd=first.output_usd + second.output_usd,
+        cache_usd=cache,
+        total_usd=first.total_usd + second.total_usd,
+        cost_source=second.cost_source,
+    )

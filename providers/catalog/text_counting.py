@@ -23,6 +23,13 @@ Unicode White_Space character the Rust regex's ``\\s`` does, and a few more,
 which only removes cuts. tests/test_text_counting.py checks all of this
 against whole-text encoding on random texts. Any other encoding is counted
 whole.
+
+BPE's cost grows faster than the length of a piece, and a text with no cut
+for a long way (10 MB of one letter is one piece) would take tens of
+seconds. So no chunk is longer than MAX_CHUNK_CHARS: where no safe cut comes
+within it, the text is cut there anyway, and its count is an estimate (the
+Tally says `exact=False`). Ordinary text and code always have a safe cut
+long before.
 """
 
 from __future__ import annotations
@@ -31,27 +38,23 @@ import re
 import threading
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from itertools import accumulate
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
-from .tokens import (
-    CL100K_BASE,
-    O200K_BASE,
-    TokenCount,
-    encoding_name_for,
-    get_encoding,
-    known_encoding,
-    method_name,
-)
-
-SPLITTABLE_ENCODINGS = frozenset({CL100K_BASE, O200K_BASE})
 CHUNK_CHARS = 4096
+MAX_CHUNK_CHARS = 32_768
 # Chunk texts the shared count cache may hold per encoding (the chunks of open
 # documents are usually the same string objects, so this is rarely extra memory).
 CACHE_CHARS = 8_000_000
 
 _CUT = re.compile(r"\n(?=[^\s/])|(?<=[A-Za-z])(?= )")
+
+
+class Tally(NamedTuple):
+    tokens: int
+    #: False when the text had to be cut where a cut may change the count
+    exact: bool
 
 
 class Encoder(Protocol):
@@ -68,22 +71,43 @@ def is_cut(text: str, position: int) -> bool:
     return after == " " and before.isascii() and before.isalpha()
 
 
-def cut_points(text: str, start: int, end: int, target: int = CHUNK_CHARS) -> list[int]:
+def cut_points(
+    text: str,
+    start: int,
+    end: int,
+    target: int = CHUNK_CHARS,
+    max_chunk: int = MAX_CHUNK_CHARS,
+) -> list[int]:
     """Ends of chunks of about `target` characters covering text[start:end], the last `end`.
 
-    `start` and `end` must themselves be cuts (see `is_cut`).
+    `start` and `end` must themselves be cuts (see `is_cut`). A chunk is never
+    longer than `max_chunk`: with no safe cut that soon, it ends there anyway.
     """
     cuts: list[int] = []
     position = start
     while end - position > target:
-        found = _CUT.search(text, position + target, end)
-        if found is None:
+        window_end = min(end, position + max(max_chunk, target + 1))
+        found = _CUT.search(text, position + target, window_end)
+        if found is not None:
+            position = found.end()
+        elif window_end == end:
             break
-        position = found.end()
+        else:
+            position = window_end
         cuts.append(position)
     if not cuts or cuts[-1] != end:
         cuts.append(end)
     return cuts
+
+
+def all_cuts_safe(text: str, start: int, chunks: Sequence[str]) -> bool:
+    """Whether `chunks`, laid end to end from `start`, meet only where `is_cut` allows."""
+    position = start
+    for chunk in chunks[:-1]:
+        position += len(chunk)
+        if not is_cut(text, position):
+            return False
+    return True
 
 
 class ChunkedCounter:
@@ -95,24 +119,30 @@ class ChunkedCounter:
         splittable: bool,
         target: int = CHUNK_CHARS,
         cache_chars: int = CACHE_CHARS,
+        max_chunk: int = MAX_CHUNK_CHARS,
     ) -> None:
         self.encoder = encoder
         self.splittable = splittable
         self.target = target
+        self.max_chunk = max_chunk
         self._cache_chars = cache_chars
         self._cached_chars = 0
         self._cache: OrderedDict[str, int] = OrderedDict()
         self._lock = threading.Lock()
 
     def count(self, text: str) -> int:
-        return sum(self.chunk_counts(self.chunks(text, 0, len(text))))
+        return self.tally(text).tokens
+
+    def tally(self, text: str) -> Tally:
+        chunks = self.chunks(text, 0, len(text))
+        return Tally(sum(self.chunk_counts(chunks)), all_cuts_safe(text, 0, chunks))
 
     def chunks(self, text: str, start: int, end: int) -> list[str]:
         """text[start:end] cut into chunks; `start` and `end` must be cuts."""
         if not self.splittable:
             return [text[start:end]] if end > start else []
         chunks = []
-        for cut in cut_points(text, start, end, self.target):
+        for cut in cut_points(text, start, end, self.target, self.max_chunk):
             if cut > start:
                 chunks.append(text[start:cut])
             start = cut
@@ -156,18 +186,28 @@ class IncrementalCount:
         self._text = ""
         self._chunks: list[str] = []
         self._counts: list[int] = []
+        self._exact = True
         self._offsets_cache: tuple[list[int], list[int], list[int]] | None = None
         self._lock = threading.Lock()
 
     def count(self, text: str) -> int:
+        return self.tally(text).tokens
+
+    def tally(self, text: str) -> Tally:
         with self._lock:
             self._update(text)
-            return sum(self._counts)
+            return Tally(sum(self._counts), self._exact)
 
     def count_span(self, text: str, start: int, end: int) -> int:
-        """Tokens of text[start:end] counted on its own (as if it were the whole text)."""
+        return self.tally_span(text, start, end).tokens
+
+    def tally_span(self, text: str, start: int, end: int) -> Tally:
+        """Tokens of text[start:end] counted on its own (as if it were the whole text).
+
+        Not exact if the document had to be cut unsafely anywhere, inside the span or not.
+        """
         if not self.counter.splittable:
-            return self.counter.count(text[start:end])
+            return self.counter.tally(text[start:end])
         with self._lock:
             self._update(text)
             starts, ends, totals = self._offsets()
@@ -176,10 +216,14 @@ class IncrementalCount:
             first = bisect_left(starts, start)
             last = bisect_right(ends, end) - 1
             if first > last:
-                return self.counter.count(text[start:end])
+                alone = self.counter.tally(text[start:end])
+                return Tally(alone.tokens, alone.exact and self._exact)
             inner = totals[last] - (totals[first - 1] if first > 0 else 0)
-            head, tail = text[start : starts[first]], text[ends[last] : end]
-            return inner + self.counter.count(head) + self.counter.count(tail)
+            head = self.counter.tally(text[start : starts[first]])
+            tail = self.counter.tally(text[ends[last] : end])
+            return Tally(
+                inner + head.tokens + tail.tokens, self._exact and head.exact and tail.exact
+            )
 
     def _update(self, text: str) -> None:
         if text is self._text:
@@ -202,6 +246,7 @@ class IncrementalCount:
             *old_counts[tail:],
         ]
         self._text = text
+        self._exact = all_cuts_safe(text, 0, self._chunks)
         self._offsets_cache = None
 
     def _offsets(self) -> tuple[list[int], list[int], list[int]]:
@@ -236,35 +281,3 @@ def _common_tail(chunks: Sequence[str], text: str, floor: int) -> tuple[int, int
         kept += 1
         position = starts
     return kept, position
-
-
-_counters: dict[str, ChunkedCounter] = {}
-_counters_lock = threading.Lock()
-
-
-def counter_for(encoding_name: str) -> ChunkedCounter:
-    """The process's shared counter (and chunk cache) for a packaged encoding."""
-    counter = _counters.get(encoding_name)
-    if counter is None:
-        with _counters_lock:
-            counter = _counters.get(encoding_name)
-            if counter is None:
-                counter = ChunkedCounter(
-                    get_encoding(encoding_name), encoding_name in SPLITTABLE_ENCODINGS
-                )
-                _counters[encoding_name] = counter
-    return counter
-
-
-def count_for_model(
-    provider: str, model: str, tokens_of: Callable[[ChunkedCounter, str], int]
-) -> TokenCount:
-    """A TokenCount for a model: `tokens_of(counter, encoding_name)` counts with its encoding."""
-    name = encoding_name_for(provider, model)
-    exact = known_encoding(model) is not None
-    return TokenCount(tokens_of(counter_for(name), name), exact, method_name(name, exact))
-
-
-def count_text_chunked(provider: str, model: str, text: str) -> TokenCount:
-    """Like `tokens.count_text`, counted chunk by chunk through the shared cache."""
-    return count_for_model(provider, model, lambda counter, _: counter.count(text))

@@ -4,6 +4,8 @@ Nothing is ever downloaded: the BPE ranks of cl100k_base and o200k_base are
 read from ``data/tiktoken/*.tiktoken.gz`` and checked against the SHA-256 that
 tiktoken itself pins for them. Counts are exact for OpenAI models whose
 encoding tiktoken documents; for every other model they are estimates.
+Texts are counted chunk by chunk through one shared cache per encoding (see
+text_counting.py), which also bounds the time any text can take.
 tiktoken is imported on first use, not at start-up.
 """
 
@@ -15,7 +17,7 @@ import hashlib
 import json
 import re
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -30,6 +32,8 @@ from switchboard.protocol.chat import (
     ToolUsePart,
 )
 
+from .text_counting import ChunkedCounter, Tally
+
 if TYPE_CHECKING:
     import tiktoken
 
@@ -43,6 +47,9 @@ REPLY_PRIMING_TOKENS = 3
 # An image's real cost depends on its size and detail; this is a 1024x1024
 # high-detail image at OpenAI (85 + 4 tiles x 170).
 IMAGE_TOKENS_ESTIMATE = 765
+
+#: Encodings whose pre-tokenizer text_counting.py has proved safe to cut (the packaged ones).
+SPLITTABLE_ENCODINGS = frozenset({CL100K_BASE, O200K_BASE})
 
 _O_SERIES = re.compile(r"o[134](-|$)")
 
@@ -156,12 +163,37 @@ def load_encoding(name: str) -> tiktoken.Encoding:
     )
 
 
+_counters: dict[str, ChunkedCounter] = {}
+_counters_lock = threading.Lock()
+
+
+def counter_for(encoding_name: str) -> ChunkedCounter:
+    """The process's shared counter (and chunk cache) for a packaged encoding."""
+    counter = _counters.get(encoding_name)
+    if counter is None:
+        with _counters_lock:
+            counter = _counters.get(encoding_name)
+            if counter is None:
+                counter = ChunkedCounter(
+                    get_encoding(encoding_name), encoding_name in SPLITTABLE_ENCODINGS
+                )
+                _counters[encoding_name] = counter
+    return counter
+
+
+def count_for_model(
+    provider: str, model: str, tally_of: Callable[[ChunkedCounter, str], Tally]
+) -> TokenCount:
+    """A TokenCount for a model: `tally_of(counter, encoding_name)` counts with its encoding."""
+    name = encoding_name_for(provider, model)
+    tally = tally_of(counter_for(name), name)
+    exact = tally.exact and known_encoding(model) is not None
+    return TokenCount(tally.tokens, exact, method_name(name, exact))
+
+
 def count_text(provider: str, model: str, text: str) -> TokenCount:
     """Tokens in plain text (special-token markers in it count as ordinary text)."""
-    name = encoding_name_for(provider, model)
-    exact = known_encoding(model) is not None
-    tokens = len(get_encoding(name).encode_ordinary(text))
-    return TokenCount(tokens, exact, method_name(name, exact))
+    return count_for_model(provider, model, lambda counter, _: counter.tally(text))
 
 
 def count_messages(
@@ -177,7 +209,7 @@ def count_messages(
     images, tool calls, tool results and tool definitions make it an estimate.
     """
     name = encoding_name_for(provider, model)
-    counter = _Counter(get_encoding(name))
+    counter = _Counter(counter_for(name))
     if system:
         counter.message("system", [TextPart(text=system)])
     for message in messages:
@@ -190,8 +222,8 @@ def count_messages(
 
 
 class _Counter:
-    def __init__(self, encoding: tiktoken.Encoding) -> None:
-        self._encoding = encoding
+    def __init__(self, chunked: ChunkedCounter) -> None:
+        self._chunked = chunked
         self.tokens = 0
         self.exact = True
 
@@ -229,7 +261,9 @@ class _Counter:
         # redacted thinking is opaque ciphertext: its token cost is unknowable here
 
     def _text(self, text: str) -> int:
-        return len(self._encoding.encode_ordinary(text))
+        tally = self._chunked.tally(text)
+        self.exact = self.exact and tally.exact
+        return tally.tokens
 
 
 def _parse_ranks(data: bytes) -> dict[bytes, int]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from switchboard.protocol.errors import ErrorCode
+
 from ..errors import ProviderError
 
 
@@ -15,15 +17,23 @@ class RetryPolicy:
     Only failures before the first byte of the answer are retried; a wait the
     provider asks for (Retry-After) is honoured when it fits in `max_delay_s`,
     otherwise the error goes straight to the caller with `retryAfterMs`.
+    A timeout is retried at most `max_timeout_retries` times: each one already
+    cost the user a whole limit's wait.
     """
 
     max_retries: int = 2
     base_delay_s: float = 0.5
     max_delay_s: float = 8.0
+    max_timeout_retries: int = 1
 
-    def delay_s(self, attempt: int, error: ProviderError) -> float | None:
-        """Seconds to wait before retry number `attempt` (1-based), or None to give up."""
+    def delay_s(self, attempt: int, error: ProviderError, *, timeouts: int = 0) -> float | None:
+        """Seconds to wait before retry number `attempt` (1-based), or None to give up.
+
+        `timeouts` is how many of the attempts so far timed out, this one included.
+        """
         if attempt > self.max_retries or not error.retryable:
+            return None
+        if error.code == ErrorCode.TIMEOUT and timeouts > self.max_timeout_retries:
             return None
         if error.retry_after_ms is not None:
             asked = error.retry_after_ms / 1000

@@ -1,16 +1,17 @@
 """The one HTTP transport every provider's traffic goes through.
 
-A pooled `httpx.AsyncClient`, streaming bodies, connect and read timeouts,
-and the retry policy: 429, 5xx and network failures are retried only before
-the first byte of the answer, each retry reported as a RetryEvent. Closing
-a stream early (cancellation) closes its connection instead of draining it.
+A pooled `httpx.AsyncClient`, streaming bodies, and four limits that fit
+streaming (see `Timeouts`), and the retry policy: 429, 5xx, network failures
+and timeouts are retried only before the first byte of the answer (a timeout
+at most once), each retry reported as a RetryEvent. Closing a stream early
+(cancellation) closes its connection instead of draining it.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass
+import contextlib
+from collections.abc import AsyncGenerator, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from switchboard.protocol.chat import RetryEvent
@@ -18,7 +19,10 @@ from switchboard.protocol.errors import ErrorCode
 
 from ..errors import ProviderError, json_body
 from .http import HttpRequest
+from .limits import LIMIT_KEYS, RequestClock, TimeLimit, Timeouts
 from .retry import RetryPolicy
+
+__all__ = ["ErrorParser", "Timeouts", "Transport"]
 
 if TYPE_CHECKING:
     import httpx
@@ -26,12 +30,7 @@ if TYPE_CHECKING:
 ErrorParser = Callable[[int, Mapping[str, str], bytes], ProviderError]
 
 _MAX_ERROR_BODY = 256 * 1024
-
-
-@dataclass(frozen=True)
-class Timeouts:
-    connect_s: float = 10.0
-    read_s: float = 300.0
+DEFAULT_TIMEOUTS = Timeouts()
 
 
 class Transport:
@@ -60,44 +59,62 @@ class Transport:
         *,
         provider: str,
         parse_error: ErrorParser,
-        timeouts: Timeouts = Timeouts(),
-    ) -> AsyncIterator[bytes | RetryEvent]:
+        timeouts: Timeouts = DEFAULT_TIMEOUTS,
+    ) -> AsyncGenerator[bytes | RetryEvent, None]:
         """The body of a successful answer, chunk by chunk; RetryEvents while retrying."""
         import httpx
 
-        attempt = 0
+        clock = RequestClock(timeouts)
+        attempt = timed_out = 0
         while True:
             received = False
             try:
-                async with self.client().stream(
-                    request.method,
-                    request.url,
-                    headers=request.headers,
-                    content=request.body(),
-                    params=request.params,
-                    timeout=_httpx_timeout(timeouts),
-                ) as response:
+                response = await clock.wait(
+                    "headers", timeouts.headers_s, self._send(request, timeouts)
+                )
+                try:
                     if response.status_code >= 400:
-                        body = await _read_capped(response)
-                        raise parse_error(response.status_code, response.headers, body)
-                    async for chunk in response.aiter_bytes():
-                        received = True
-                        yield chunk
+                        error_body = await clock.wait(
+                            "stall", timeouts.stall_s, _read_capped(response)
+                        )
+                        raise parse_error(response.status_code, response.headers, error_body)
+                    body = clock.body(response.aiter_bytes())
+                    async with contextlib.aclosing(body) as chunks:
+                        async for chunk in chunks:
+                            received = True
+                            yield chunk
                     return
+                finally:
+                    await response.aclose()
             except ProviderError as error:
                 failure = error
+            except TimeLimit as limit:
+                failure = _timeout_error(provider, limit)
             except httpx.TimeoutException as error:
-                failure = _timeout_error(provider, error)
+                failure = _timeout_error(provider, _httpx_limit(error, timeouts))
             except (httpx.TransportError, httpx.DecodingError) as error:
                 failure = _network_error(provider, error)
-            if received:
+            if received or clock.spent:
                 raise failure
             attempt += 1
-            delay = self.retry.delay_s(attempt, failure)
+            timed_out += failure.code == ErrorCode.TIMEOUT
+            delay = self.retry.delay_s(attempt, failure, timeouts=timed_out)
             if delay is None:
                 raise failure
             yield RetryEvent(attempt=attempt, delay_ms=int(delay * 1000), reason=failure.message)
             await asyncio.sleep(delay)
+
+    async def _send(self, request: HttpRequest, timeouts: Timeouts) -> httpx.Response:
+        client = self.client()
+        built = client.build_request(
+            request.method,
+            request.url,
+            headers=request.headers,
+            content=request.body(),
+            params=request.params,
+            timeout=_httpx_timeout(timeouts),
+        )
+        return await client.send(built, stream=True)
 
     async def fetch_json(
         self,
@@ -105,7 +122,7 @@ class Transport:
         *,
         provider: str,
         parse_error: ErrorParser,
-        timeouts: Timeouts = Timeouts(),
+        timeouts: Timeouts = DEFAULT_TIMEOUTS,
     ) -> Any:
         """A whole JSON answer (model lists, token counts), with the same retry policy."""
         body = bytearray()
@@ -125,11 +142,19 @@ class Transport:
 
 
 def _httpx_timeout(timeouts: Timeouts) -> httpx.Timeout:
+    """httpx keeps only the connect limit; the others are timed here, where it is known which
+    phase a wait belongs to. Writing the request body counts against the headers limit."""
     import httpx
 
-    return httpx.Timeout(
-        connect=timeouts.connect_s, read=timeouts.read_s, write=timeouts.connect_s, pool=30.0
-    )
+    return httpx.Timeout(connect=timeouts.connect_s, read=None, write=None, pool=None)
+
+
+def _httpx_limit(error: Exception, timeouts: Timeouts) -> TimeLimit:
+    import httpx
+
+    if isinstance(error, httpx.ConnectTimeout):
+        return TimeLimit("connect", timeouts.connect_s)
+    return TimeLimit("headers", timeouts.headers_s)
 
 
 async def _read_capped(response: httpx.Response) -> bytes:
@@ -141,17 +166,23 @@ async def _read_capped(response: httpx.Response) -> bytes:
     return bytes(body)
 
 
-def _timeout_error(provider: str, error: Exception) -> ProviderError:
-    import httpx
+_LIMIT_WORDING = {
+    "connect": "could not connect within {} s",
+    "headers": "no response headers within {} s",
+    "stall": "the stream stalled: no byte for {} s",
+    "total": "the request ran past its total limit of {} s",
+}
 
-    phase = (
-        "connecting" if isinstance(error, httpx.ConnectTimeout | httpx.PoolTimeout) else "waiting"
-    )
+
+def _timeout_error(provider: str, limit: TimeLimit) -> ProviderError:
+    key = LIMIT_KEYS[limit.limit]
+    wording = _LIMIT_WORDING[limit.limit].format(f"{limit.seconds:g}")
     return ProviderError(
         ErrorCode.TIMEOUT,
-        f"{provider}: timed out {phase} for the provider",
+        f"{provider}: timed out: {wording} ({key} = {limit.seconds:g})",
         provider=provider,
-        suggestion="raise [providers.NAME] timeout in the config if the model is slow",
+        suggestion=f"raise [providers.{provider}] {key} in the config if the model is slow",
+        retryable=limit.limit != "total",
     )
 
 

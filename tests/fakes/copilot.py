@@ -16,6 +16,10 @@
   models (reported for Claude): text in choice 0, tool calls in choice 1,
   each tool call's arguments whole in one fragment.
 - `GET /models` lists models with capabilities, limits, billing and policy.
+- `POST /v1/engines/<model>/completions` serves inline completions (prompt +
+  suffix) in the shape of copilot/completions-stream-inline.sse: bare chunks
+  with only `choices`, an opening chunk without text, the finish reason in a
+  last chunk without text, no usage.
 
 The official `openai` SDK talks to it with `OpenAI(base_url=fake.url,
 api_key=<Copilot token>, default_headers=<editor headers>)`.
@@ -32,6 +36,7 @@ from urllib.parse import urlsplit
 
 from .http import FakeHTTPServer, RecordedRequest, Reply
 from .scenario import Scenario
+from .text_completion import TextCompletion
 
 REQUIRED_HEADERS = ("editor-version", "copilot-integration-id")
 _FILTERED = {"filtered": False, "severity": "safe"}
@@ -270,6 +275,8 @@ class FakeCopilot(FakeHTTPServer):
         self.issued: list[str] = []
         self._valid: dict[str, float] = {}  # token -> expires_at
         self.no_copilot = False
+        self.completion_models = {"gpt-41-copilot"}
+        self.completion_scenarios: list[Scenario] = []
 
     def __enter__(self) -> FakeCopilot:
         self.start()
@@ -290,6 +297,18 @@ class FakeCopilot(FakeHTTPServer):
     def chats(self) -> list[RecordedRequest]:
         return [r for r in self.requests if urlsplit(r.path).path == "/chat/completions"]
 
+    def enqueue_completion(self, scenario: Scenario) -> None:
+        """The answer to the next inline-completion request (else a default Scenario)."""
+        self.completion_scenarios.append(scenario)
+
+    def completions(self) -> list[RecordedRequest]:
+        return [
+            r
+            for r in self.requests
+            if urlsplit(r.path).path.endswith("/completions")
+            and urlsplit(r.path).path.startswith("/v1/engines/")
+        ]
+
     # ---- routing ---------------------------------------------------------------------
 
     def _next_reply(self, request: RecordedRequest) -> Reply:
@@ -303,6 +322,9 @@ class FakeCopilot(FakeHTTPServer):
             return Reply.json({"data": self.models, "object": "list"})
         if request.method == "POST" and path == "/chat/completions":
             return super()._next_reply(request)
+        engine = path.removeprefix("/v1/engines/").removesuffix("/completions")
+        if request.method == "POST" and path == f"/v1/engines/{engine}/completions":
+            return self._completion_reply(engine, request)
         return Reply(
             status=404, headers={"content-type": "text/plain"}, chunks=[b"404 page not found\n"]
         )
@@ -406,3 +428,17 @@ class FakeCopilot(FakeHTTPServer):
             chunks=answer.stream(),
             delay_s=scenario.delay_s,
         )
+
+    def _completion_reply(self, engine: str, request: RecordedRequest) -> Reply:
+        if engine not in self.completion_models:
+            return Reply(
+                status=404, headers={"content-type": "text/plain"}, chunks=[b"Not Found\n"]
+            )
+        try:
+            body = request.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict) or not isinstance(body.get("prompt"), str):
+            return Reply.json({"error": {"message": "prompt is required"}}, status=400)
+        scenario = self.completion_scenarios.pop(0) if self.completion_scenarios else Scenario()
+        return TextCompletion(scenario, engine, copilot=True).reply(body)

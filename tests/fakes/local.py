@@ -1,7 +1,9 @@
 """A loopback fake of a local OpenAI-compatible server (Ollama, llama.cpp, vLLM, LM Studio).
 
-It serves `/v1/chat/completions` and `/v1/models`, and with `ollama=True`
-also Ollama's own `/api/tags`. What makes it local rather than OpenAI:
+It serves `/v1/chat/completions`, `/v1/completions` (text completion with
+`prompt` + `suffix`, the fill-in-the-middle these servers offer) and
+`/v1/models`, and with `ollama=True` also Ollama's own `/api/tags`.
+What makes it local rather than OpenAI:
 - no usage chunk unless `sends_usage` (many servers send none, or only when
   asked with stream_options; `rejects_stream_options` answers such a request
   with a 400 as strict servers do);
@@ -26,6 +28,7 @@ from urllib.parse import urlsplit
 
 from .http import FakeHTTPServer, RecordedRequest, Reply
 from .scenario import Scenario
+from .text_completion import TextCompletion
 
 _FINISH = {
     "endTurn": "stop",
@@ -77,6 +80,7 @@ class FakeLocal(FakeHTTPServer):
         self.finish_reason = finish_reason
         self.reasoning_field = reasoning_field
         self.think_tags = think_tags
+        self.completion_scenarios: list[Scenario] = []
 
     def __enter__(self) -> FakeLocal:
         self.start()
@@ -96,6 +100,13 @@ class FakeLocal(FakeHTTPServer):
     def chats(self) -> list[RecordedRequest]:
         return [r for r in self.requests if urlsplit(r.path).path == "/v1/chat/completions"]
 
+    def enqueue_completion(self, scenario: Scenario) -> None:
+        """The answer to the next `/v1/completions` request (else a default Scenario)."""
+        self.completion_scenarios.append(scenario)
+
+    def completions(self) -> list[RecordedRequest]:
+        return [r for r in self.requests if urlsplit(r.path).path == "/v1/completions"]
+
     # ---- routing ---------------------------------------------------------------------
 
     def _next_reply(self, request: RecordedRequest) -> Reply:
@@ -113,6 +124,9 @@ class FakeLocal(FakeHTTPServer):
             return Reply.json({"models": [self._tag(name) for name in self.models]})
         if request.method == "POST" and path == "/v1/chat/completions":
             return super()._next_reply(request)
+        if request.method == "POST" and path == "/v1/completions":
+            scenario = self.completion_scenarios.pop(0) if self.completion_scenarios else None
+            return self._completion_reply(scenario or Scenario(), request)
         return Reply(
             status=404, headers={"content-type": "text/plain"}, chunks=[b"404 page not found"]
         )
@@ -158,6 +172,25 @@ class FakeLocal(FakeHTTPServer):
             chunks=answer.stream(self.sends_usage and asked),
             delay_s=scenario.delay_s,
         )
+
+    def _completion_reply(self, scenario: Scenario, request: RecordedRequest) -> Reply:
+        try:
+            body = request.json()
+        except ValueError:
+            return _error(400, "invalid JSON body", "invalid_request_error")
+        model = body.get("model") if isinstance(body, dict) else None
+        if not isinstance(model, str) or model.split(":")[0] not in {
+            m.split(":")[0] for m in self.models
+        }:
+            return _error(404, f'model "{model}" not found, try pulling it first')
+        if not isinstance(body.get("prompt"), str):
+            return _error(400, "prompt is required", "invalid_request_error")
+        if self.rejects_stream_options and "stream_options" in body:
+            return _error(400, "unrecognized request argument supplied: stream_options")
+        answer = TextCompletion(scenario, model)
+        if body.get("stream") and not self.sends_usage:
+            body = {**body, "stream_options": None}
+        return answer.reply(body)
 
 
 class _Answer:

@@ -17,7 +17,10 @@ t.run({
     "setup() attaches the server to a file's buffer",
     function()
       vim.fn.writefile({ "def add(a, b):", "    return a + b", "" }, SOURCE)
-      t.load_plugin({ settings = { defaultModel = "openai/gpt-4o" } })
+      t.load_plugin({
+        settings = { defaultModel = "openai/gpt-4o" },
+        complete_model = "openai/gpt-4o-mini",
+      })
       vim.cmd.edit(SOURCE)
       local buf = vim.api.nvim_get_current_buf()
       t.wait_for("the client to attach to hello.py", function()
@@ -140,7 +143,7 @@ t.run({
       t.eq(vim.fn.getcompletion("Switchboard mo", "cmdline"), { "model" }, "subcommand")
       t.eq(
         vim.fn.getcompletion("Switchboard ", "cmdline"),
-        { "ask", "chat", "complete", "key", "log", "login", "logout", "model", "usage" },
+        { "ask", "chat", "complete", "ghost", "key", "log", "login", "logout", "model", "usage" },
         "all subcommands"
       )
       local ids = vim.fn.getcompletion("Switchboard model openai/gpt-4o", "cmdline")
@@ -223,7 +226,7 @@ t.run({
     end,
   },
   {
-    "complete streams text at the cursor, in one undo step",
+    "complete puts the completion model's text at the cursor, in one undo step",
     function()
       vim.cmd.wincmd("p")
       local path = vim.fs.joinpath(t.work_dir, "poem.txt")
@@ -344,6 +347,9 @@ t.run({
         ":Switchboard",
         "switchboard-setup",
         "switchboard-statusline",
+        "switchboard-ghost",
+        ":Switchboard-ghost",
+        "switchboard-ghost-keys",
       }) do
         vim.cmd.help(tag)
         t.eq(vim.fs.basename(vim.api.nvim_buf_get_name(0)), "switchboard.txt", "help " .. tag)

@@ -1,6 +1,7 @@
 --- The insert-mode complete mapping (<leader>ai, from `keymaps = true`), typed as keys: the
---- completion streams in while Insert mode goes on, lands between the characters at the cursor,
---- and one `u` takes it all back. SWITCHBOARD_EXPECT_COMPLETE comes from the Python side.
+--- server's completion (its fast model: settings.fastModel) arrives while Insert mode goes on,
+--- lands between the characters at the cursor, and one `u` takes it all back.
+--- SWITCHBOARD_EXPECT_COMPLETE comes from the Python side.
 local t =
   dofile(vim.fs.joinpath(vim.fs.dirname(debug.getinfo(1, "S").source:sub(2)), "helpers.lua"))
 
@@ -16,13 +17,13 @@ t.run({
   {
     "setup() with keymaps maps complete in Insert mode",
     function()
-      t.load_plugin({ settings = { defaultModel = "openai/gpt-4o-mini" }, keymaps = true })
+      t.load_plugin({ settings = { fastModel = "openai/gpt-4o-mini" }, keymaps = true })
       t.eq(vim.fn.maparg("<leader>ai", "i"), "<Cmd>Switchboard complete<CR>", "insert mapping")
       buf = t.edit_attached("fox.txt", BEFORE)
     end,
   },
   {
-    "i<leader>ai streams the completion in at the cursor while Insert mode goes on",
+    "i<leader>ai puts the completion in at the cursor while Insert mode goes on",
     function()
       vim.api.nvim_win_set_cursor(0, { 1, #"The quick " }) -- on the "f" of "fox"
       local complete = require("switchboard.complete")

@@ -48,12 +48,63 @@ function M.load_plugin(opts)
   require("switchboard").setup(vim.tbl_deep_extend("force", { cmd = M.server_cmd() }, opts or {}))
 end
 
+-- In a typing test (M.run_typing) the steps run in a coroutine that gives the main loop back
+-- while it waits, so typed keys (nvim_input) are processed and Insert-mode autocommands fire.
+local typing = false
+
+--- Waits in a typing test: yields to the main loop until `predicate` holds (or time runs out).
+---@param predicate fun(): boolean
+---@return boolean
+local function yield_until(predicate)
+  local co = assert(coroutine.running(), "a typing test waits inside M.run_typing")
+  local timer = assert(vim.uv.new_timer())
+  local deadline = vim.uv.hrtime() + WAIT_MS * 1e6
+  local finished = false
+  timer:start(
+    10,
+    10,
+    vim.schedule_wrap(function()
+      if finished then
+        return
+      end
+      local ok, done = pcall(predicate)
+      if (ok and done) or vim.uv.hrtime() > deadline then
+        finished = true
+        timer:stop()
+        timer:close()
+        coroutine.resume(co, ok and done)
+      end
+    end)
+  )
+  return coroutine.yield()
+end
+
 ---@param what string
 ---@param predicate fun(): boolean
 function M.wait_for(what, predicate)
-  if not vim.wait(WAIT_MS, predicate, 10) then
+  local done
+  if typing then
+    done = predicate() or yield_until(predicate)
+  else
+    done = vim.wait(WAIT_MS, predicate, 10)
+  end
+  if not done then
     error("timed out waiting for " .. what, 2)
   end
+end
+
+--- Types `keys` (|nvim_input()| notation) and waits until Neovim has read them all.
+---@param keys string
+function M.type(keys)
+  assert(typing, "M.type needs M.run_typing")
+  local marker = false
+  _G.switchboard_test_typed = function()
+    marker = true
+  end
+  vim.api.nvim_input(keys .. "<Cmd>lua switchboard_test_typed()<CR>")
+  M.wait_for(("the keys %s to be read"):format(keys), function()
+    return marker
+  end)
 end
 
 ---@param actual any
@@ -181,6 +232,17 @@ end
 ---@param id string
 function M.model(id)
   return M.entry("switchboard/models", "models", id)
+end
+
+--- M.run for tests that type: run with `nvim --headless -c "luafile SCRIPT"`, where the main
+--- loop reads typed keys (with `-l` it never does, and TextChangedI never fires).
+---@param steps {[1]: string, [2]: fun()}[]
+function M.run_typing(steps)
+  typing = true
+  vim.o.showmode = false
+  coroutine.wrap(function()
+    M.run(steps)
+  end)()
 end
 
 --- Runs the named steps in order; the first failure ends nvim with exit code 1.

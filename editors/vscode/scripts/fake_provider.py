@@ -25,7 +25,7 @@ CHAT_TEXT = (
     "- it streams\n- it has a `code block`\n"
 )
 SLOW_TEXT = " ".join(f"word{i}" for i in range(60))
-COMPLETION_TEXT = "```python\nreturn a + b\n```"
+GHOST_TEXT = "return a + b"
 REFACTOR_TEXT = "Here you go:\n```python\ndef add(a: int, b: int) -> int:\n    return a + b\n```\n"
 EXPLAIN_TEXT = (
     "```python\ndef add(a: int, b: int) -> int:\n"
@@ -34,14 +34,12 @@ EXPLAIN_TEXT = (
 
 
 def scenario_for(prompt: str) -> Scenario:
-    if "Complete the code at <CURSOR>" in prompt:
+    if "<FILL_HERE>" in prompt:  # ghost text, through the server's chat fallback
         if "slow_completion" in prompt:
             return Scenario(
                 text=SLOW_TEXT, pieces=60, delay_s=0.15, input_tokens=300, output_tokens=60
             )
-        return Scenario(
-            text=COMPLETION_TEXT, pieces=6, delay_s=0.02, input_tokens=240, output_tokens=8
-        )
+        return Scenario(text=GHOST_TEXT, pieces=3, delay_s=0.01, input_tokens=120, output_tokens=5)
     if "add comments that explain" in prompt:
         return Scenario(text=EXPLAIN_TEXT, pieces=4, input_tokens=190, output_tokens=32)
     if "Rewrite this code" in prompt:

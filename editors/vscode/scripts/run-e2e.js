@@ -175,6 +175,18 @@ async function runCheck(page, name, request) {
       problems.push(`status bar "${text}" lacks "${request.statusBarIncludes}"`);
     }
   }
+  if (request.ghostTextIncludes) {
+    // The suggestion drawn in the editor: the inline part, and the lines below for a longer one.
+    const ghost = page.locator('.monaco-editor .ghost-text-decoration, .monaco-editor .ghost-text');
+    const text = await settle(
+      async () => squash((await ghost.allInnerTexts().catch(() => [])).join(' ')),
+      (value) => value.includes(request.ghostTextIncludes),
+    );
+    seen.ghostText = text;
+    if (!text.includes(request.ghostTextIncludes)) {
+      problems.push(`the editor shows ghost text "${text}", not "${request.ghostTextIncludes}"`);
+    }
+  }
   if (request.webviewIncludes || request.webviewHas || request.webviewStreamingPrefixOf || request.click) {
     const frame = await chatFrame(page);
     if (!frame) {
@@ -267,6 +279,16 @@ async function runCheck(page, name, request) {
       }
     }
   }
+  if (request.focusEditor) {
+    // Keys go where the browser's focus is: wait until the text editor has it.
+    const focused = await settle(
+      () => page.evaluate(() => Boolean(document.activeElement && document.activeElement.closest('.monaco-editor'))),
+      (value) => value,
+    );
+    if (!focused) {
+      problems.push('the text editor does not have the focus');
+    }
+  }
   if (request.press) {
     await page.keyboard.press(request.press);
   }
@@ -327,6 +349,8 @@ async function main() {
     JSON.stringify(
       {
         'switchboard.defaultModel': 'openai/gpt-4o',
+        // Completions through the chat fallback, on a model no other test uses (their counts stay).
+        'switchboard.completion': { model: 'openai/gpt-4.1-mini', debounceMs: 0 },
         'switchboard.trace.server': process.env.E2E_TRACE ? 'verbose' : 'off',
         'workbench.startupEditor': 'none',
         'workbench.tips.enabled': false,

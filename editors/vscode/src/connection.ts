@@ -7,8 +7,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import {
+  CompletionRequest,
   DidChangeConfigurationNotification,
   ExecuteCommandRequest,
+  InlineCompletionRequest,
   LanguageClient,
   ProgressType,
   RevealOutputChannelOn,
@@ -17,6 +19,7 @@ import {
   type LanguageClientOptions,
   type ServerOptions,
 } from 'vscode-languageclient/node';
+import type { WireInlineResult } from './inlineCompletion';
 import { Methods, type ChatParams, type ChatProgress, type ChatResult, type UsageChanged } from './protocol';
 import { resolveServer, ServerNotFound, type ServerCommand, type ServerLookup } from './serverCommand';
 import { RESTART_SECTIONS, SERVER_SECTIONS, serverSettings } from './settings';
@@ -25,6 +28,9 @@ const CHAT_PROGRESS = new ProgressType<ChatProgress>();
 const INSTALL_HELP = 'How to Install';
 const SET_PATH = 'Set Server Path';
 const SHOW_LOG = 'Show Server Log';
+
+/** The documents the server is told about (and so the ones it can complete in). */
+export const SYNCED_DOCUMENTS: { scheme: string }[] = [{ scheme: 'file' }, { scheme: 'untitled' }];
 
 export type ConnectionState = 'stopped' | 'starting' | 'running' | 'notFound' | 'failed';
 
@@ -102,7 +108,7 @@ export class Connection implements vscode.Disposable {
       options: { env: process.env },
     };
     const clientOptions: LanguageClientOptions = {
-      documentSelector: [{ scheme: 'file' }, { scheme: 'untitled' }],
+      documentSelector: SYNCED_DOCUMENTS,
       initializationOptions: () => serverSettings(vscode.workspace.getConfiguration('switchboard')),
       outputChannel: this.output,
       revealOutputChannelOn: RevealOutputChannelOn.Never,
@@ -113,6 +119,7 @@ export class Connection implements vscode.Disposable {
     };
     const client = new LanguageClient('switchboard', 'Switchboard', serverOptions, clientOptions);
     keepOwnCommands(client, new Set(await vscode.commands.getCommands(true)));
+    leaveCompletionsToGhostText(client);
     client.onNotification(Methods.usageChanged, (params: UsageChanged) => this.usageEmitter.fire(params));
     client.onDidChangeState((change) => {
       if (change.newState === State.Stopped && this.client === client && this.state === 'running') {
@@ -196,6 +203,25 @@ export class Connection implements vscode.Disposable {
     return token ? client.sendRequest<R>(method, params, token) : client.sendRequest<R>(method, params);
   }
 
+  /**
+   * The server's inline completion at a position (textDocument/inlineCompletion), with the
+   * client's own conversions, so the document is the one it synced. Undefined when no server that
+   * offers it is running: this never starts one (it is asked at every keystroke).
+   */
+  async inlineCompletion(
+    document: vscode.TextDocument,
+    position: vscode.Position,
+    context: vscode.InlineCompletionContext,
+    token: vscode.CancellationToken,
+  ): Promise<WireInlineResult | undefined> {
+    const client = this.client;
+    if (!client || this.state !== 'running' || !client.initializeResult?.capabilities.inlineCompletionProvider) {
+      return undefined;
+    }
+    const params = client.code2ProtocolConverter.asInlineCompletionParams(document, position, context);
+    return client.sendRequest(InlineCompletionRequest.type, params, token);
+  }
+
   /** A chat whose events are handed to `onEvents` as they stream; resolves to the whole result. */
   async chat(
     params: ChatParams,
@@ -262,6 +288,21 @@ function keepOwnCommands(client: LanguageClient, existing: ReadonlySet<string>):
         commands: data.registerOptions.commands.filter((command) => !existing.has(command)),
       },
     });
+}
+
+/**
+ * The server's suggestions reach VS Code through this extension's own inline completion provider
+ * (ghostText.ts), which the toggle and the status bar item follow. The language client would
+ * register a second provider from the server's capabilities, and a completion item provider that
+ * repeats the suggestion in the suggest widget (textDocument/completion is for editors without
+ * ghost text): neither is registered.
+ */
+function leaveCompletionsToGhostText(client: LanguageClient): void {
+  const inline = client.getFeature(InlineCompletionRequest.method);
+  if (inline) {
+    inline.register = () => undefined;
+  }
+  client.getFeature(CompletionRequest.method).register = () => undefined;
 }
 
 function describe(error: unknown): string {

@@ -4,6 +4,7 @@ import { setApiKey, signIn, signOut } from './accounts';
 import { ChatController } from './chatPanel';
 import { completeHere, displayName } from './complete';
 import { Connection } from './connection';
+import { GhostText } from './ghostText';
 import { chooseModel, ModelDirectory } from './models';
 import { askAboutSelection, EXPLAIN_INSTRUCTION } from './prompts';
 import { codeContext, Proposals, refactor } from './refactor';
@@ -18,6 +19,7 @@ export interface SwitchboardApi {
   chat: ChatController;
   models: ModelDirectory;
   proposals: Proposals;
+  ghostText: GhostText;
 }
 
 let running: Connection | undefined;
@@ -32,7 +34,8 @@ export function activate(context: vscode.ExtensionContext): SwitchboardApi {
   const models = new ModelDirectory(connection);
   const proposals = new Proposals();
   const usage = new UsageDocument(connection);
-  context.subscriptions.push(connection, status, editors, operations, chat, proposals, usage);
+  const ghostText = new GhostText(connection);
+  context.subscriptions.push(connection, status, editors, operations, chat, proposals, usage, ghostText);
 
   const command = (id: string, run: (...args: any[]) => unknown): void => {
     context.subscriptions.push(vscode.commands.registerCommand(id, run));
@@ -69,7 +72,8 @@ export function activate(context: vscode.ExtensionContext): SwitchboardApi {
   command('switchboard.explainSelection', () =>
     refactor(connection, proposals, status, operations, EXPLAIN_INSTRUCTION, 'explain'),
   );
-  command('switchboard.completeHere', () => completeHere(connection, models, status, operations));
+  command('switchboard.completeHere', () => completeHere(vscode.window.activeTextEditor ?? editors.editor));
+  command('switchboard.toggleInlineCompletions', () => ghostText.toggle());
   command('switchboard.refactorSelection', (instruction?: string) =>
     refactor(connection, proposals, status, operations, typeof instruction === 'string' ? instruction : undefined),
   );
@@ -87,7 +91,7 @@ export function activate(context: vscode.ExtensionContext): SwitchboardApi {
   command('switchboard.restartServer', () => connection.restart());
 
   void connection.ready();
-  return { connection, status, chat, models, proposals };
+  return { connection, status, chat, models, proposals, ghostText };
 }
 
 /** Stops the server (shutdown and exit) before VS Code lets the extension go. */

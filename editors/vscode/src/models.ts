@@ -3,7 +3,6 @@ import * as vscode from 'vscode';
 import type { Connection } from './connection';
 import { modelDescription, modelDetail } from './format';
 import { Methods, type ModelInfo } from './protocol';
-import { pickFastModel } from './settings';
 import { showError } from './ui';
 
 export class ModelDirectory {
@@ -26,18 +25,6 @@ export class ModelDirectory {
       this.cached = result.models;
     }
     return this.cached;
-  }
-
-  /** The model for quick jobs (Complete Here); see pickFastModel. */
-  async fastModel(): Promise<string | undefined> {
-    const config = vscode.workspace.getConfiguration('switchboard');
-    const fast = config.get<string>('fastModel') || undefined;
-    const chat = config.get<string>('defaultModel') || undefined;
-    if (fast) {
-      return fast;
-    }
-    const models = await this.list().catch(() => []);
-    return pickFastModel(models, fast, chat);
   }
 }
 

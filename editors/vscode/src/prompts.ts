@@ -46,42 +46,6 @@ export function refactorSelection(context: CodeContext, instruction: string): Me
   ];
 }
 
-export const COMPLETION_SYSTEM =
-  'You are a code completion engine. Reply with exactly the text to insert at <CURSOR>: ' +
-  'no explanation, no markdown fence, no repetition of the text around the cursor.';
-
-export interface CompletionContext {
-  fileName: string;
-  languageId: string;
-  before: string;
-  after: string;
-}
-
-/** The text around the cursor, cut to a budget of characters (more before than after). */
-export function completionContext(
-  text: string,
-  offset: number,
-  fileName: string,
-  languageId: string,
-  budget = 8000,
-): CompletionContext {
-  const beforeBudget = Math.floor(budget * 0.75);
-  const start = Math.max(0, offset - beforeBudget);
-  const end = Math.min(text.length, offset + (budget - (offset - start)));
-  return { fileName, languageId, before: text.slice(start, offset), after: text.slice(offset, end) };
-}
-
-export function completionMessages(context: CompletionContext): Message[] {
-  return [
-    {
-      role: 'user',
-      content:
-        `File \`${context.fileName}\` (${context.languageId}). Complete the code at <CURSOR>.\n\n` +
-        `${context.before}<CURSOR>${context.after}`,
-    },
-  ];
-}
-
 /** The code of the first fenced block of an answer, or the whole answer when it has none. */
 export function extractCode(answer: string): string {
   const match = /(^|\n)[ \t]*(`{3,}|~{3,})[^\n]*\n([\s\S]*?)\n[ \t]*\2[ \t]*(\n|$)/.exec(answer);

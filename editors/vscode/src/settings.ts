@@ -9,6 +9,7 @@ export interface ServerSettings {
   defaultModel?: string;
   fastModel?: string;
   providers?: Record<string, unknown>;
+  completion?: Record<string, unknown>;
 }
 
 export function serverSettings(config: SettingsReader): ServerSettings {
@@ -25,34 +26,18 @@ export function serverSettings(config: SettingsReader): ServerSettings {
   if (providers && typeof providers === 'object' && Object.keys(providers).length > 0) {
     settings.providers = providers;
   }
+  const completion = config.get<Record<string, unknown>>('completion');
+  if (completion && typeof completion === 'object' && Object.keys(completion).length > 0) {
+    settings.completion = completion;
+  }
   return settings;
 }
 
 /** Settings that need the server started again rather than told. */
 export const RESTART_SECTIONS = ['switchboard.server'];
-export const SERVER_SECTIONS = ['switchboard.defaultModel', 'switchboard.fastModel', 'switchboard.providers'];
-
-interface ModelChoice {
-  id: string;
-  available: boolean;
-  isDefaultFast: boolean;
-}
-
-/**
- * The model for quick jobs (Complete Here): the fastModel setting, else the server's default
- * fast model when its provider has credentials, else the chat model.
- */
-export function pickFastModel(
-  models: readonly ModelChoice[],
-  fastSetting: string | undefined,
-  chatSetting: string | undefined,
-): string | undefined {
-  if (fastSetting) {
-    return fastSetting;
-  }
-  const fast = models.find((model) => model.isDefaultFast);
-  if (fast?.available) {
-    return fast.id;
-  }
-  return chatSetting || fast?.id;
-}
+export const SERVER_SECTIONS = [
+  'switchboard.defaultModel',
+  'switchboard.fastModel',
+  'switchboard.providers',
+  'switchboard.completion',
+];

@@ -43,7 +43,7 @@ export class EditorTracker implements vscode.Disposable {
   }
 }
 
-/** A CancellationTokenSource that the Stop command (and Escape) can reach. */
+/** A CancellationTokenSource that the Stop command can reach. */
 export class Operations implements vscode.Disposable {
   private readonly running = new Set<vscode.CancellationTokenSource>();
 

@@ -44,6 +44,21 @@ M.subcommands = {
       require("switchboard.complete").start()
     end,
   },
+  ghost = {
+    run = function(args)
+      local inline = require("switchboard.inline")
+      if args == "" or args == "toggle" then
+        inline.toggle()
+      elseif args == "on" or args == "off" then
+        inline.set_enabled(args == "on")
+      else
+        notify.error(("ghost: %q is not on, off or toggle"):format(args))
+      end
+    end,
+    complete = function()
+      return { "on", "off", "toggle" }
+    end,
+  },
   model = {
     run = function(args)
       require("switchboard.models").choose(args)
@@ -135,7 +150,7 @@ function M.create()
     range = true,
     bang = true,
     complete = M.complete,
-    desc = "Switchboard: chat, ask, complete, model, login, logout, key, usage, log",
+    desc = "Switchboard: chat, ask, complete, ghost, model, login, logout, key, usage, log",
   })
 end
 

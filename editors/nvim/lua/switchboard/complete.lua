@@ -1,49 +1,24 @@
---- `:Switchboard complete`: streams the model's continuation into the buffer at the cursor.
+--- `:Switchboard complete`: asks the server's completion (`textDocument/inlineCompletion`,
+--- triggerKind Invoked, with the completion model: fill-in-the-middle where the model has it,
+--- else a chat whose code fences and echoes the server strips) and inserts the suggestion at
+--- the cursor, as one undo step.
 ---
---- While it streams, <C-c> in that buffer stops it and keeps what arrived.
-local config = require("switchboard.config")
+--- While the request runs, <C-c> in that buffer stops it.
 local notify = require("switchboard.notify")
 local server = require("switchboard.server")
+local suggestions = require("switchboard.suggestions")
 
 local M = {}
 
 local ns = vim.api.nvim_create_namespace("switchboard.complete")
-local CURSOR = "<|cursor|>"
-local CONTEXT_LINES_BEFORE = 200
-local CONTEXT_LINES_AFTER = 50
-local SYSTEM = table.concat({
-  "You complete text in a code editor.",
-  ("The user sends the text around the cursor, marked %s."):format(CURSOR),
-  "Reply with only the text to insert at the cursor: no explanation, no code fences,",
-  "nothing that repeats the text before or after the cursor.",
-}, " ")
 
 ---@class switchboard.Completion
 ---@field buf integer
----@field mark integer   extmark where the next piece goes
----@field stream switchboard.Stream?
----@field inserted boolean  one undo step for the whole completion
+---@field mark integer   extmark where the suggestion goes
+---@field cancel fun()?
 
 ---@type table<integer, switchboard.Completion>
 local running = {}
-
----@param buf integer
----@param row integer 0-based
----@param col integer 0-based byte column
----@return string
-local function prompt_around(buf, row, col)
-  local first = math.max(0, row - CONTEXT_LINES_BEFORE)
-  local before = vim.api.nvim_buf_get_text(buf, first, 0, row, col, {})
-  local last = math.min(vim.api.nvim_buf_line_count(buf), row + 1 + CONTEXT_LINES_AFTER) - 1
-  local last_line = vim.api.nvim_buf_get_lines(buf, last, last + 1, true)[1]
-  local after = vim.api.nvim_buf_get_text(buf, row, col, last, #last_line, {})
-  local name = vim.api.nvim_buf_get_name(buf)
-  local header = ("File: %s (%s)"):format(
-    name ~= "" and vim.fn.fnamemodify(name, ":~:.") or "[No Name]",
-    vim.bo[buf].filetype ~= "" and vim.bo[buf].filetype or "text"
-  )
-  return header .. "\n\n" .. table.concat(before, "\n") .. CURSOR .. table.concat(after, "\n")
-end
 
 --- The insert position: between characters in insert mode, after the cursor's character otherwise.
 ---@return integer row, integer col
@@ -60,24 +35,6 @@ local function insert_position()
 end
 
 ---@param completion switchboard.Completion
----@param text string
-local function insert(completion, text)
-  local buf = completion.buf
-  local row, col = unpack(vim.api.nvim_buf_get_extmark_by_id(buf, ns, completion.mark, {}))
-  local lines = vim.split(text, "\n", { plain = true })
-  vim.api.nvim_buf_call(buf, function()
-    if completion.inserted then
-      pcall(vim.cmd.undojoin)
-    end
-    vim.api.nvim_buf_set_text(buf, row, col, row, col, lines)
-  end)
-  completion.inserted = true
-  local end_row = row + #lines - 1
-  local end_col = (#lines == 1 and col or 0) + #lines[#lines]
-  vim.api.nvim_buf_set_extmark(buf, ns, end_row, end_col, { id = completion.mark })
-end
-
----@param completion switchboard.Completion
 local function finish(completion)
   if running[completion.buf] ~= completion then
     return
@@ -89,15 +46,34 @@ local function finish(completion)
   end
 end
 
---- Stops the completion streaming into `buf` (default: the current buffer), keeping its text.
+--- Puts `suggestion` in at the completion's mark and the cursor after it, if the window shows it.
+---@param completion switchboard.Completion
+---@param suggestion switchboard.Suggestion
+---@param replaced integer how many bytes after the mark the suggestion replaces
+local function insert(completion, suggestion, replaced)
+  local buf = completion.buf
+  local row, col = unpack(vim.api.nvim_buf_get_extmark_by_id(buf, ns, completion.mark, {}))
+  local lines = vim.split(suggestion.text, "\n", { plain = true })
+  local line = vim.api.nvim_buf_get_lines(buf, row, row + 1, true)[1]
+  vim.api.nvim_buf_set_text(buf, row, col, row, math.min(col + replaced, #line), lines)
+  if vim.api.nvim_get_current_buf() == buf then
+    local last_row = row + #lines - 1
+    local last_col = (#lines == 1 and col or 0) + #lines[#lines]
+    local in_insert = vim.api.nvim_get_mode().mode:sub(1, 1) == "i"
+    local cursor_col = in_insert and last_col or math.max(0, last_col - 1)
+    vim.api.nvim_win_set_cursor(0, { last_row + 1, cursor_col })
+  end
+end
+
+--- Stops the completion asked for in `buf` (default: the current buffer).
 ---@param buf integer?
 function M.cancel(buf)
   local completion = running[buf or vim.api.nvim_get_current_buf()]
   if not completion then
     return
   end
-  if completion.stream then
-    completion.stream.cancel()
+  if completion.cancel then
+    completion.cancel()
   end
   finish(completion)
 end
@@ -110,49 +86,64 @@ end
 function M.start()
   local buf = vim.api.nvim_get_current_buf()
   if running[buf] then
-    notify.warn("a completion is already streaming here; <C-c> stops it")
+    notify.warn("a completion is already on its way here; <C-c> stops it")
     return
   end
   local row, col = insert_position()
-  local completion = {
-    buf = buf,
-    mark = vim.api.nvim_buf_set_extmark(buf, ns, row, col, {}),
-    inserted = false,
-  }
+  ---@type switchboard.Completion
+  local completion = { buf = buf, mark = vim.api.nvim_buf_set_extmark(buf, ns, row, col, {}) }
+  ---@return integer row, integer col
+  local function at_mark()
+    return unpack(vim.api.nvim_buf_get_extmark_by_id(buf, ns, completion.mark, {}))
+  end
   running[buf] = completion
   vim.keymap.set({ "n", "i" }, "<C-c>", function()
     M.cancel(buf)
   end, { buffer = buf, desc = "Switchboard: stop the completion" })
-  local params = {
-    model = config.complete_model(),
-    system = SYSTEM,
-    messages = { { role = "user", content = prompt_around(buf, row, col) } },
-  }
   server.with_client(function(client)
     if running[buf] ~= completion then
       return
     end
-    completion.stream = server.stream(client, "switchboard/chat", params, {
-      on_events = function(events)
-        if running[buf] ~= completion or not vim.api.nvim_buf_is_valid(buf) then
-          return
-        end
-        for _, event in ipairs(events) do
-          if event.type == "text" then
-            insert(completion, event.text)
-          end
-        end
-      end,
-      on_done = function(err)
+    if not suggestions.ensure_attached(client, buf) then
+      finish(completion)
+      notify.error("complete works in a file's buffer: write this one to a file first")
+      return
+    end
+    local asked_row, asked_col = at_mark()
+    local request_id = suggestions.request(
+      client,
+      buf,
+      asked_row,
+      asked_col,
+      suggestions.INVOKED,
+      function(err, found)
         if running[buf] ~= completion then
           return
         end
-        finish(completion)
-        if err and err.code ~= server.REQUEST_CANCELLED then
-          notify.error("completion failed: " .. server.describe_error(err))
+        if err then
+          finish(completion)
+          if err.code ~= server.REQUEST_CANCELLED then
+            notify.error("completion failed: " .. server.describe_error(err))
+          end
+          return
         end
-      end,
-    })
+        if #found == 0 then
+          finish(completion)
+          notify.info("no completion here (see :Switchboard log if one was expected)")
+          return
+        end
+        insert(completion, found[1], found[1].end_col - asked_col)
+        finish(completion)
+      end
+    )
+    if not request_id then
+      finish(completion)
+      notify.error("the server is not running")
+      return
+    end
+    completion.cancel = function()
+      client:cancel_request(request_id)
+    end
   end, function()
     finish(completion)
   end)

@@ -6,13 +6,30 @@ local M = {}
 ---@field complete string|false?
 ---@field model string|false?
 
+---@class switchboard.GhostKeys
+---@field accept string|false?
+---@field accept_word string|false?
+---@field accept_line string|false?
+---@field next string|false?
+---@field prev string|false?
+---@field dismiss string|false?
+---@field suggest string|false?
+
+---@class switchboard.GhostOptions
+---@field enabled boolean           ghost text as you type (`:Switchboard ghost` toggles it)
+---@field engine "auto"|"builtin"|"plugin"  auto: Neovim 0.12's vim.lsp.inline_completion, else the plugin's
+---@field debounce_ms integer       the pause in typing before a suggestion is asked for
+---@field keys switchboard.GhostKeys Insert-mode keys; false leaves one out
+
 ---@class switchboard.Options
 ---@field cmd string[]              how to start the server
 ---@field cli_cmd string[]?         the CLI (`--version`, `doctor`); derived from `cmd` when nil
 ---@field cmd_env table<string,string>?
 ---@field settings table            defaultModel, fastModel, providers, logLevel
 ---@field model string?             the model chat uses; nil: the server's defaultModel
----@field complete_model string?    the model `complete` uses; nil: settings.fastModel, else `model`
+---@field complete_model string?    the completion model (ghost text and `complete`), sent as
+---                                 settings.completion.model; nil: the server's choice
+---@field ghost boolean|switchboard.GhostOptions  false: no ghost text and no ghost keys
 ---@field chat_open string          the command that opens the chat window
 ---@field keymaps boolean|switchboard.Keymaps
 ---@field log_file string?          the server log; nil: derived from the data dir
@@ -25,6 +42,21 @@ M.defaults = {
   settings = {},
   model = nil,
   complete_model = nil,
+  ghost = {
+    enabled = true,
+    engine = "auto",
+    debounce_ms = 30,
+    -- copilot.vim's keys.
+    keys = {
+      accept = "<Tab>",
+      accept_word = "<M-Right>",
+      accept_line = "<M-C-Right>",
+      next = "<M-]>",
+      prev = "<M-[>",
+      dismiss = "<C-]>",
+      suggest = "<M-Bslash>",
+    },
+  },
   chat_open = "vsplit",
   keymaps = false,
   log_file = nil,
@@ -49,6 +81,12 @@ function M.set(opts)
   merged.cmd = opts.cmd or M.defaults.cmd
   merged.cli_cmd = opts.cli_cmd
   merged.settings = vim.deepcopy(opts.settings or {})
+  if opts.ghost == false then
+    merged.ghost = vim.tbl_deep_extend("force", vim.deepcopy(M.defaults.ghost), { enabled = false })
+    merged.ghost.keys = {}
+  elseif opts.ghost == true then
+    merged.ghost = vim.deepcopy(M.defaults.ghost)
+  end
   M.options = merged
   M.is_setup = true
 end
@@ -106,9 +144,30 @@ function M.chat_model()
   return M.options.model
 end
 
+--- The completion model the plugin asks for (nil: the server's `[completion] model`, else its
+--- default: a fill-in-the-middle model of a provider with credentials, else the fast model).
 ---@return string?
 function M.complete_model()
-  return M.options.complete_model or M.options.settings.fastModel or M.options.model
+  return M.options.complete_model
+end
+
+---@return switchboard.GhostOptions
+function M.ghost()
+  return M.options.ghost
+end
+
+--- The server settings setup() sends: `settings`, with `complete_model` as completion.model.
+---@return table?
+function M.server_settings()
+  local settings = vim.deepcopy(M.options.settings)
+  local model = M.complete_model()
+  if model then
+    settings.completion = vim.tbl_extend("force", settings.completion or {}, { model = model })
+  end
+  if next(settings) == nil then
+    return nil
+  end
+  return settings
 end
 
 ---@return table<string, string>

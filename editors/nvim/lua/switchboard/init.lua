@@ -46,6 +46,7 @@ function M.setup(opts)
     require("switchboard.commands").create()
   end
   set_keymaps()
+  require("switchboard.inline").setup()
 end
 
 --- Session tokens and cost for a statusline ("12.4k tok · $0.031"), "" before the first answer.
@@ -68,6 +69,17 @@ end
 
 M.complete = function()
   require("switchboard.complete").start()
+end
+
+--- Ghost text on (true), off (false), or toggled (nil).
+---@param on boolean?
+M.ghost = function(on)
+  local inline = require("switchboard.inline")
+  if on == nil then
+    inline.toggle()
+  else
+    inline.set_enabled(on)
+  end
 end
 
 M.choose_model = function(id)

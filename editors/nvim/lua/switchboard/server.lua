@@ -63,11 +63,7 @@ local function on_exit(code, signal)
 end
 
 local function lsp_settings()
-  local settings = config.options.settings
-  if next(settings) == nil then
-    return nil
-  end
-  return settings
+  return config.server_settings()
 end
 
 function M.register()

@@ -25,6 +25,16 @@ const SLOW_TEXT = Array.from({ length: 60 }, (_, i) => `word${i}`).join(' ');
 
 let api: SwitchboardApi;
 
+const TYPED: vscode.InlineCompletionContext = {
+  triggerKind: vscode.InlineCompletionTriggerKind.Automatic,
+  selectedCompletionInfo: undefined,
+};
+const INVOKED: vscode.InlineCompletionContext = {
+  triggerKind: vscode.InlineCompletionTriggerKind.Invoke,
+  selectedCompletionInfo: undefined,
+};
+const NEVER = new vscode.CancellationTokenSource().token;
+
 function workspaceFile(name: string): vscode.Uri {
   const folder = vscode.workspace.workspaceFolders?.[0];
   assert.ok(folder, 'the tests run with a workspace folder open');
@@ -145,36 +155,104 @@ test("the chat view's Stop button cancels the request and keeps what arrived", a
   assert.equal(api.chat.busy, false);
 });
 
-test('Complete Here streams the completion into the editor at the cursor, without the fence', async () => {
+test("the inline completion provider returns the fake's suggestion at the cursor, with a spinner while it asks", async () => {
   const editor = await openSample();
   const cursor = new vscode.Position(1, 4);
   editor.selection = new vscode.Selection(cursor, cursor);
-  const outcome = (await vscode.commands.executeCommand('switchboard.completeHere')) as {
-    inserted: string;
-    cancelled: boolean;
-  };
-  assert.deepEqual(outcome, { inserted: 'return a + b', cancelled: false });
-  assert.equal(editor.document.lineAt(1).text, '    return a + b');
-  assert.deepEqual(editor.selection.active, new vscode.Position(1, 16));
+  const cancel = new vscode.CancellationTokenSource();
+  const asking = api.ghostText.provider.provideInlineCompletionItems(editor.document, cursor, TYPED, cancel.token);
+  assert.equal(api.ghostText.text, '$(loading~spin) Completions');
+  const items = await asking;
+  assert.deepEqual(
+    items?.map((item) => [item.insertText, item.range?.start, item.range?.end]),
+    [['return a + b', cursor, cursor]],
+  );
+  assert.equal(api.ghostText.text, '$(check) Completions');
+  await checkpoint('ghost-status', { statusBarIncludes: 'Completions' });
 });
 
-test('Escape stops Complete Here and keeps what arrived', async () => {
+test('the suggest widget does not repeat the suggestion (textDocument/completion is for editors without ghost text)', async () => {
+  const editor = await openSample();
+  const list = await vscode.commands.executeCommand<vscode.CompletionList>(
+    'vscode.executeCompletionItemProvider',
+    editor.document.uri,
+    new vscode.Position(1, 4),
+  );
+  const repeated = list.items.filter((item) => item.detail === 'Switchboard suggestion');
+  assert.deepEqual(repeated.map((item) => item.label), []);
+});
+
+test('cancelling the request (VS Code does when you type on) ends it and shows nothing', async () => {
   const document = await vscode.workspace.openTextDocument({ language: 'python', content: '# slow_completion\n' });
-  const editor = await vscode.window.showTextDocument(document, vscode.ViewColumn.One);
-  const end = new vscode.Position(1, 0);
-  editor.selection = new vscode.Selection(end, end);
-  const done = vscode.commands.executeCommand('switchboard.completeHere') as Thenable<{
-    inserted: string;
-    cancelled: boolean;
-  }>;
-  await waitFor('the completion to start arriving', () => document.getText().length > 30);
-  await checkpoint('press-escape', { focusEditor: true, press: 'Escape' });
-  const outcome = await done;
-  assert.equal(outcome.cancelled, true);
-  assert.ok(outcome.inserted.length > 0 && outcome.inserted.length < SLOW_TEXT.length, outcome.inserted);
-  await sleep(300);
-  assert.equal(document.getText(), `# slow_completion\n${outcome.inserted}`, 'nothing arrives after the stop');
+  await vscode.window.showTextDocument(document, vscode.ViewColumn.One);
+  const cancel = new vscode.CancellationTokenSource();
+  const asking = api.ghostText.provider.provideInlineCompletionItems(document, new vscode.Position(1, 0), TYPED, cancel.token);
+  assert.equal(api.ghostText.provider.busy, true);
+  cancel.cancel();
+  assert.equal(await asking, undefined);
+  assert.equal(api.ghostText.provider.busy, false);
+  assert.equal(api.ghostText.text, '$(check) Completions');
   await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+});
+
+test('Toggle Inline Completions turns ghost text as you type off and on, and the status bar says so', async () => {
+  const editor = await openSample();
+  const cursor = new vscode.Position(1, 4);
+  assert.equal(await vscode.commands.executeCommand('switchboard.toggleInlineCompletions'), false);
+  assert.equal(vscode.workspace.getConfiguration('switchboard').get('inlineCompletions.enabled'), false);
+  assert.equal(api.ghostText.text, '$(circle-slash) Completions');
+  const sent = api.ghostText.provider.requests;
+  const typed = await api.ghostText.provider.provideInlineCompletionItems(editor.document, cursor, TYPED, NEVER);
+  assert.equal(typed, undefined);
+  assert.equal(api.ghostText.provider.requests, sent, 'nothing asked as you type');
+  const invoked = await api.ghostText.provider.provideInlineCompletionItems(editor.document, cursor, INVOKED, NEVER);
+  assert.deepEqual(invoked?.map((item) => item.insertText), ['return a + b'], 'an explicit request is still answered');
+  await checkpoint('ghost-off', {
+    hover: '.statusbar-item:has-text("Completions")',
+    hoverIncludes: ['ghost text is off'],
+    screenshot: 'ghost-text-off.png',
+  });
+  assert.equal(await vscode.commands.executeCommand('switchboard.toggleInlineCompletions'), true);
+  assert.equal(api.ghostText.text, '$(check) Completions');
+});
+
+test('typing brings the suggestion up as ghost text by itself', async () => {
+  const document = await vscode.workspace.openTextDocument({ language: 'python', content: 'def add(a, b):\n    ' });
+  const editor = await vscode.window.showTextDocument(document, vscode.ViewColumn.One);
+  const end = new vscode.Position(1, 4);
+  editor.selection = new vscode.Selection(end, end);
+  const uri = document.uri.toString();
+  const typed = new vscode.Position(1, 5);
+  await vscode.commands.executeCommand('workbench.action.focusActiveEditorGroup');
+  await checkpoint('type-r', { focusEditor: true, press: 'r' });
+  await waitFor('the typed "r"', () => document.lineAt(1).text === '    r');
+  const answer = await waitFor('a suggestion as you type', () => {
+    const last = api.ghostText.provider.last;
+    return last?.uri === uri && last.position.isEqual(typed) && !last.explicit && last.texts.length > 0 ? last : undefined;
+  });
+  assert.deepEqual(answer.texts, ['eturn a + b'], 'the typed "r" is not repeated');
+  await checkpoint('ghost-as-you-type', { ghostTextIncludes: 'eturn a + b' });
+  await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+});
+
+test('Complete Here shows the suggestion as ghost text at the cursor, and Tab accepts it', async () => {
+  const editor = await openSample();
+  const cursor = new vscode.Position(1, 4);
+  editor.selection = new vscode.Selection(cursor, cursor);
+  const before = api.ghostText.provider.last;
+  assert.equal(await vscode.commands.executeCommand('switchboard.completeHere'), true);
+  const answer = await waitFor('the explicit request', () => {
+    const last = api.ghostText.provider.last;
+    return last !== before && last?.explicit ? last : undefined;
+  });
+  assert.deepEqual(answer.texts, ['return a + b']);
+  assert.deepEqual(answer.position, cursor);
+  assert.equal(editor.document.lineAt(1).text, '    ', 'nothing is written before Tab');
+  await checkpoint('ghost-text', { ghostTextIncludes: 'return a + b', screenshot: 'ghost-text.png' });
+  assert.equal(editor.document.lineAt(1).text, '    ', 'ghost text is not in the document');
+  await checkpoint('press-tab', { focusEditor: true, press: 'Tab' });
+  await waitFor('the accepted suggestion', () => editor.document.lineAt(1).text === '    return a + b');
+  assert.deepEqual(editor.selection.active, new vscode.Position(1, 16));
 });
 
 test('Refactor Selection shows the rewrite as a diff and applies it when accepted', async () => {

@@ -2,14 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { actionsFor, describeError } from '../../src/errors';
 import {
   askAboutSelection,
-  completionContext,
-  completionMessages,
   extractCode,
   fitReplacement,
   type CodeContext,
 } from '../../src/prompts';
 import { isPythonInterpreter, resolveServer, ServerNotFound, type ServerLookup } from '../../src/serverCommand';
-import { pickFastModel, serverSettings } from '../../src/settings';
+import { serverSettings } from '../../src/settings';
 
 describe('describeError', () => {
   it('turns authenticationFailed into a message with Sign In and Set API Key actions', () => {
@@ -121,20 +119,23 @@ describe('serverSettings', () => {
   const reader = (values: Record<string, unknown>) => ({ get: <T>(key: string) => values[key] as T | undefined });
 
   it('sends only the keys the server knows, and only when set', () => {
-    expect(serverSettings(reader({ defaultModel: '', fastModel: '  ', providers: {} }))).toEqual({});
+    expect(serverSettings(reader({ defaultModel: '', fastModel: '  ', providers: {}, completion: {} }))).toEqual({});
     expect(
       serverSettings(
         reader({
           defaultModel: 'openai/gpt-4o',
           fastModel: 'openai/gpt-4o-mini',
           providers: { openai: { baseUrl: 'http://127.0.0.1:9/v1' } },
+          completion: { model: 'mistral/codestral-2508', debounceMs: 0 },
           'server.path': '/x',
+          'inlineCompletions.enabled': false,
         }),
       ),
     ).toEqual({
       defaultModel: 'openai/gpt-4o',
       fastModel: 'openai/gpt-4o-mini',
       providers: { openai: { baseUrl: 'http://127.0.0.1:9/v1' } },
+      completion: { model: 'mistral/codestral-2508', debounceMs: 0 },
     });
   });
 });
@@ -155,16 +156,6 @@ describe('prompts', () => {
     expect(fenced).toContain('````typescript\n```\nx\n```\n````');
   });
 
-  it('cuts the text around the cursor to the budget', () => {
-    const text = 'a'.repeat(10_000) + 'b'.repeat(10_000);
-    const cut = completionContext(text, 10_000, 'f.py', 'python', 1000);
-    expect(cut.before).toBe('a'.repeat(750));
-    expect(cut.after).toBe('b'.repeat(250));
-    const short = completionContext('ab', 1, 'f.py', 'python');
-    expect([short.before, short.after]).toEqual(['a', 'b']);
-    expect(completionMessages(short)[0].content).toContain('a<CURSOR>b');
-  });
-
   it('takes the code out of a fenced answer', () => {
     expect(extractCode('Here:\n```js\nlet a = 1;\n```\nThat is it.')).toBe('let a = 1;');
     expect(extractCode('```\nopen fence')).toBe('open fence');
@@ -175,22 +166,5 @@ describe('prompts', () => {
     expect(fitReplacement('a\nb\n', 'x\ny')).toBe('x\ny\n');
     expect(fitReplacement('a\r\n', 'x\n\n')).toBe('x\r\n');
     expect(fitReplacement('a + b', 'a+b\n')).toBe('a+b');
-  });
-});
-
-describe('pickFastModel', () => {
-  const models = [
-    { id: 'anthropic/claude-haiku-4-5', available: false, isDefaultFast: true },
-    { id: 'openai/gpt-4o-mini', available: true, isDefaultFast: false },
-  ];
-
-  it('takes the setting, else the default fast model when it can be used, else the chat model', () => {
-    expect(pickFastModel(models, 'openai/gpt-4o-mini', 'openai/gpt-4o')).toBe('openai/gpt-4o-mini');
-    expect(pickFastModel([{ ...models[0], available: true }], undefined, 'openai/gpt-4o')).toBe(
-      'anthropic/claude-haiku-4-5',
-    );
-    expect(pickFastModel(models, undefined, 'openai/gpt-4o')).toBe('openai/gpt-4o');
-    expect(pickFastModel(models, undefined, undefined)).toBe('anthropic/claude-haiku-4-5');
-    expect(pickFastModel([], undefined, undefined)).toBeUndefined();
   });
 });
