@@ -6,7 +6,12 @@ one-character incremental `didChange` and times countTokens again (the
 re-count). Raw tiktoken, `len(encoding.encode_ordinary(text))` in this
 process with the same packaged encoding, is timed on the same text.
 
-    python bench/count_document.py [--runs 7] [--size 1000000] [--edits 5]
+It also times, in this process, what the server does on a one-character
+`didChange` to the same document: the workspace update through the line index
+(goal <= 1 ms), next to pygls' own TextDocument, and the first read of the
+text after it (the join the next reader pays).
+
+    python bench/count_document.py [--runs 7] [--size 1000000] [--edits 5] [--apply-edits 200]
 """
 
 from __future__ import annotations
@@ -26,7 +31,10 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
+from lsprotocol import types as lsp  # noqa: E402
+from pygls.workspace import Workspace  # noqa: E402
 from switchboard.providers.catalog.tokens import get_encoding  # noqa: E402
+from switchboard.server.text_document import LineIndexedWorkspace  # noqa: E402
 
 from bench.startup import RpcProcess, isolated_env, running  # noqa: E402
 
@@ -34,6 +42,7 @@ MODEL = "openai/gpt-4o"
 ENCODING = "o200k_base"
 FIRST_TARGET = 1.3
 RECOUNT_TARGET = 0.10
+APPLY_TARGET_S = 0.001
 COUNT = "switchboard/countTokens"
 
 
@@ -157,6 +166,56 @@ def measure_run(client: DocumentClient, run: int, size: int, edits: int, timings
     client.server.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
 
 
+@dataclass
+class ApplyTimings:
+    line_index: list[float] = field(default_factory=list)
+    read_after: list[float] = field(default_factory=list)
+    pygls: list[float] = field(default_factory=list)
+
+
+def measure_apply(text: str, edits: int, timings: ApplyTimings) -> None:
+    """One-character didChange updates, as the server's workspace applies them, in process."""
+    uri = "file:///bench/apply.py"
+    item = lsp.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)
+    indexed, plain = LineIndexedWorkspace(None), Workspace(None)
+    indexed.put_text_document(item)
+    plain.put_text_document(item)
+    rng = random.Random(len(text))
+    for version in range(2, edits + 2):
+        offset = rng.randrange(len(text))
+        at = lsp.Position(**utf16_position(text, offset))
+        change = lsp.TextDocumentContentChangePartial(range=lsp.Range(start=at, end=at), text="x")
+        document = lsp.VersionedTextDocumentIdentifier(uri=uri, version=version)
+        text = text[:offset] + "x" + text[offset:]
+        started = time.perf_counter()
+        indexed.update_text_document(document, change)
+        applied = time.perf_counter()
+        source = indexed.get_text_document(uri).source
+        timings.line_index.append(applied - started)
+        timings.read_after.append(time.perf_counter() - applied)
+        started = time.perf_counter()
+        plain.update_text_document(document, change)
+        timings.pygls.append(time.perf_counter() - started)
+        if plain.get_text_document(uri).source != text:
+            raise SystemExit("pygls' document differs from the expected text")
+        if source != text:
+            raise SystemExit(f"the line index differs from the expected text after edit {version}")
+
+
+def report_apply(timings: ApplyTimings) -> None:
+    def us(values: list[float]) -> str:
+        return f"{statistics.median(values) * 1e6:9.1f} us  (min {min(values) * 1e6:.1f})"
+
+    print(f"didChange of 'x', line index      {us(timings.line_index)}")
+    print(f"  then the first read of the text {us(timings.read_after)}")
+    print(f"didChange of 'x', pygls rebuild   {us(timings.pygls)}")
+    median = statistics.median(timings.line_index)
+    verdict = "meets" if median <= APPLY_TARGET_S else "MISSES"
+    print(
+        f"didChange = {median * 1e3:.3f} ms ({verdict} the <= {APPLY_TARGET_S * 1e3:.0f} ms target)"
+    )
+
+
 def check(counted: int, expected: int, what: str) -> None:
     if counted != expected:
         raise SystemExit(f"{what}: the server counted {counted}, tiktoken {expected}")
@@ -194,6 +253,9 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=7, help="documents opened and timed")
     parser.add_argument("--size", type=int, default=1_000_000, help="characters per document")
     parser.add_argument("--edits", type=int, default=6, help="one-character edits per document")
+    parser.add_argument(
+        "--apply-edits", type=int, default=200, help="one-character edits applied in process"
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="switchboard-bench-") as temp:
@@ -218,6 +280,10 @@ def main() -> int:
         f"{args.edits} one-character edits each\n"
     )
     report(timings, args.size)
+    apply_timings = ApplyTimings()
+    measure_apply(text, args.apply_edits, apply_timings)
+    print()
+    report_apply(apply_timings)
     return 0
 
 

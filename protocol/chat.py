@@ -217,6 +217,16 @@ class RetryEvent(WireModel):
     reason: str
 
 
+class QueuedEvent(WireModel):
+    """Every connection the provider may open (its `max_connections`) is busy: the
+    request waits for one to free up, `position` 1 being next."""
+
+    type: Literal["queued"] = "queued"
+    provider: str
+    position: int
+    limit: int
+
+
 class StopEvent(WireModel):
     type: Literal["stop"] = "stop"
     reason: StopReason
@@ -239,6 +249,7 @@ ChatEvent = Annotated[
     | ToolUseJsonParseErrorEvent
     | UsageEvent
     | RetryEvent
+    | QueuedEvent
     | StopEvent
     | ErrorEvent,
     Field(discriminator="type"),

@@ -55,6 +55,8 @@ class ProviderSettings:
     oauth: OAuthSettings | None = None
     #: Seconds per limit ("connect", "headers", "stall", "total") set by `*_timeout` keys.
     timeouts: Mapping[str, float] = field(default_factory=dict)
+    #: Requests open at once to this provider (`max_connections`); None: the default.
+    max_connections: int | None = None
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from switchboard.protocol.chat import (
     Cost,
     ErrorEvent,
     Message,
+    QueuedEvent,
     RetryEvent,
     StopEvent,
     StopReason,
@@ -183,12 +184,12 @@ class Completer:
 
     def _estimate(self, call: ProviderCall, sent: str, received: str) -> Usage:
         """Local counts, for a provider that reports none or a stream cut short."""
-        from .catalog.tokens import count_text
+        from .catalog.tokens import estimate_text
 
         kind, model = call.settings.kind, call.target.model
         return Usage(
-            input_tokens=count_text(kind, model, sent).input_tokens,
-            output_tokens=count_text(kind, model, received).input_tokens if received else 0,
+            input_tokens=estimate_text(kind, model, sent).input_tokens,
+            output_tokens=estimate_text(kind, model, received).input_tokens if received else 0,
             estimated=True,
         )
 
@@ -236,5 +237,5 @@ class _Text:
         return self.raw
 
 
-def _ignore_retry(event: RetryEvent) -> None:
+def _ignore_retry(event: RetryEvent | QueuedEvent) -> None:
     pass

@@ -48,7 +48,16 @@ TIMEOUT_KEYS = {
     "total_timeout": "total",
 }
 PROVIDER_KEYS = frozenset(
-    {"kind", "base_url", "api_key_env", "timeout", "headers", "oauth", *TIMEOUT_KEYS}
+    {
+        "kind",
+        "base_url",
+        "api_key_env",
+        "timeout",
+        "headers",
+        "oauth",
+        "max_connections",
+        *TIMEOUT_KEYS,
+    }
 )
 LOG_LEVELS = frozenset({"debug", "info", "warning", "error"})
 
@@ -215,6 +224,13 @@ def _provider(
                 issues.append(
                     locate.issue(f"'{key}' must be a positive number of seconds", section, key)
                 )
+        elif key == "max_connections":
+            if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+                fields["max_connections"] = value
+            else:
+                issues.append(
+                    locate.issue("'max_connections' must be a positive whole number", section, key)
+                )
         elif key == "headers":
             if isinstance(value, Mapping) and all(isinstance(v, str) for v in value.values()):
                 fields["headers"] = dict(value)
@@ -257,6 +273,8 @@ def _as_raw(config: Config) -> dict[str, Any]:
         for key, limit in TIMEOUT_KEYS.items():
             if limit in settings.timeouts:
                 table[key] = settings.timeouts[limit]
+        if settings.max_connections is not None:
+            table["max_connections"] = settings.max_connections
         if settings.oauth is not None:
             table["oauth"] = settings.oauth.as_table()
         table.update(settings.options)

@@ -58,7 +58,7 @@ from .errors import ProviderError
 from .wire.accumulator import ChatAccumulator
 from .wire.framing import framer_for
 from .wire.http import HttpRequest
-from .wire.transport import Timeouts, Transport
+from .wire.transport import DEFAULT_MAX_CONNECTIONS, Timeouts, Transport, Waiting
 
 Emit = Callable[[ChatEvent], None]
 #: for APIs without prefill: the partial answer goes as the assistant's turn, then this
@@ -315,10 +315,11 @@ class ChatEngine:
         build: Callable[[], HttpRequest],
         new_decoder: Callable[[], StreamDecoder],
         deliver: Callable[[list[ChatEvent]], bool | None],
-        on_retry: Callable[[RetryEvent], None],
+        on_retry: Callable[[Waiting], None],
     ) -> None:
         """Send one request and hand each batch of decoded events to `deliver`, until the
         body ends or `deliver` returns True: the connection is then closed at once.
+        A wait (a retry, a queue for a free connection) goes to `on_retry`.
 
         A token can expire between two requests: a 401 before any byte fetches a fresh
         one and sends again, once.
@@ -334,11 +335,12 @@ class ChatEngine:
                 provider=target.provider,
                 parse_error=adapter.parse_error,
                 timeouts=stream_timeouts(call.settings),
+                max_connections=call.settings.max_connections or DEFAULT_MAX_CONNECTIONS,
             )
             try:
                 async with aclosing(chunks):
                     async for chunk in chunks:
-                        if isinstance(chunk, RetryEvent):
+                        if not isinstance(chunk, bytes):
                             on_retry(without_secrets(chunk))
                             continue
                         received = True
@@ -396,21 +398,10 @@ class ChatEngine:
         usage = partial.usage
         if usage.input_tokens or usage.output_tokens:
             return usage
-        from .catalog.tokens import count_messages, count_text
-
-        kind = self.settings(target.provider).kind
-        counted_in = count_messages(
-            kind, target.model, params.messages, params.system, params.tools
-        )
         output = "".join(
             part.text for part in partial.content if isinstance(part, TextPart | ThinkingPart)
         )
-        counted_out = count_text(kind, target.model, output) if output else None
-        return Usage(
-            input_tokens=counted_in.input_tokens,
-            output_tokens=counted_out.input_tokens if counted_out else 0,
-            estimated=True,
-        )
+        return estimated_usage(self.settings(target.provider).kind, target.model, params, output)
 
     def calibrate_later(self, estimate: InputEstimate, reported: int) -> None:
         """Compare the local estimate with the billed input, off the event loop."""
@@ -500,17 +491,10 @@ class ChatRun:
 
     def _estimated_usage(self) -> UsageEvent:
         """Local counts for a provider that sends no usage (some local servers)."""
-        from .catalog.tokens import count_messages, count_text
-
-        kind, model, params = self._settings.kind, self.target.model, self._params
-        counted_in = count_messages(kind, model, params.messages, params.system, params.tools)
-        output = self.accumulator.output_text()
-        counted_out = count_text(kind, model, output) if output else None
-        return UsageEvent(
-            input_tokens=counted_in.input_tokens,
-            output_tokens=counted_out.input_tokens if counted_out else 0,
-            estimated=True,
+        usage = estimated_usage(
+            self._settings.kind, self.target.model, self._params, self.accumulator.output_text()
         )
+        return UsageEvent.model_validate(usage.model_dump(exclude_none=True))
 
     async def _stream(self) -> None:
         adapter, target, settings, credential = (
@@ -557,6 +541,23 @@ class ChatRun:
         if not self._started:
             self._started = True
             self._emit(StartedEvent(id=self.accumulator.id, model=self.accumulator.model))
+
+
+def estimated_usage(kind: str, model: str, params: ChatParams, output: str) -> Usage:
+    """A request's usage counted here, for a provider that reported none.
+
+    Compact counts unless the model's tokenizer is loaded already: an estimate is no
+    reason to load ~76 MiB of ranks on a request's path.
+    """
+    from .catalog.tokens import estimate_messages, estimate_text
+
+    counted_in = estimate_messages(kind, model, params.messages, params.system, params.tools)
+    counted_out = estimate_text(kind, model, output) if output else None
+    return Usage(
+        input_tokens=counted_in.input_tokens,
+        output_tokens=counted_out.input_tokens if counted_out else 0,
+        estimated=True,
+    )
 
 
 def without_secrets(event: Any) -> Any:
@@ -680,4 +681,13 @@ class InputEstimate:
         return self._engine.calibration.apply(self._target.id, self.raw())
 
     def record(self, reported: int) -> None:
+        """Calibrate against the tokenizer's count, skipped when that would load it.
+
+        Ratios scale tokenizer counts, so a compact count cannot stand in here.
+        """
+        from .catalog.tokens import counts_without_loading
+
+        kind = self._engine.settings(self._target.provider).kind
+        if self._raw is None and not counts_without_loading(kind, self._target.model):
+            return
         self._engine.calibration.record(self._target.id, self.raw(), reported)

@@ -9,7 +9,6 @@ touched are tokenized again. Ranges are LSP Ranges: 0-based lines split at
 
 from __future__ import annotations
 
-import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -20,10 +19,12 @@ from switchboard.protocol.validation import InvalidParams
 from switchboard.providers.catalog.text_counting import ChunkedCounter, IncrementalCount, Tally
 from switchboard.providers.catalog.tokens import TokenCount, count_for_model
 
+from .text_lines import LINE_BREAK, index_of_units, position_encoding
+
+__all__ = ["OpenDocumentCounts", "counts_for", "line_starts", "position_encoding", "span_offsets"]
+
 MAX_DOCUMENTS = 64
 RANGE_FIELD = "textDocument.range"
-
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 @dataclass
@@ -99,7 +100,7 @@ class OpenDocumentCounts:
 
 def line_starts(text: str) -> list[int]:
     """Where each line begins, LSP line breaks being "\\n", "\\r\\n" and "\\r"."""
-    return [0, *(found.end() for found in _LINE_BREAK.finditer(text))]
+    return [0, *(found.end() for found in LINE_BREAK.finditer(text))]
 
 
 def span_offsets(
@@ -124,33 +125,10 @@ def _offset(text: str, starts: list[int], position: TextPosition, encoding: str)
         )
     line_start = starts[position.line]
     line_end = starts[position.line + 1] if position.line + 1 < len(starts) else len(text)
-    found = _LINE_BREAK.search(text, line_start, line_end)
+    found = LINE_BREAK.search(text, line_start, line_end)
     line = text[line_start : found.start() if found else line_end]
     # LSP: a character past the end of the line means the end of the line.
-    return line_start + _index_of_units(line, position.character, encoding)
-
-
-def _index_of_units(line: str, units: int, encoding: str) -> int:
-    """The index in `line` of the position `units` code units from its start.
-
-    A position inside a character (UTF-16 pair, UTF-8 sequence) rounds down to its start.
-    """
-    if encoding == "utf-32" or line.isascii():
-        return min(units, len(line))
-    if encoding == "utf-8":
-        used = 0
-        for index, char in enumerate(line):
-            used += len(char.encode("utf-8", "surrogatepass"))
-            if used > units:
-                return index
-        return len(line)
-    decoded = line.encode("utf-16-le", "surrogatepass")[: 2 * units].decode(
-        "utf-16-le", "surrogatepass"
-    )
-    index = len(decoded)
-    if index and decoded[-1] != line[index - 1]:  # the cut fell inside a surrogate pair
-        index -= 1
-    return index
+    return line_start + index_of_units(line, position.character, encoding)
 
 
 _by_server: WeakKeyDictionary[object, OpenDocumentCounts] = WeakKeyDictionary()
@@ -162,9 +140,3 @@ def counts_for(server: object) -> OpenDocumentCounts:
     if counts is None:
         counts = _by_server[server] = OpenDocumentCounts()
     return counts
-
-
-def position_encoding(kind: object) -> str:
-    """The negotiated PositionEncodingKind as its wire value ("utf-16" when unknown)."""
-    value = getattr(kind, "value", kind)
-    return value if value in ("utf-8", "utf-16", "utf-32") else "utf-16"

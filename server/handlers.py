@@ -367,7 +367,11 @@ def _work_done(
     if not ls.client_supports_work_done():
         return None
     created = f"switchboard-{uuid.uuid4().hex[:12]}"
-    reporter = WorkDoneReporter(ls.send_progress, created)
+
+    def release() -> None:  # pygls keeps each token it created until told otherwise
+        ls.work_done_progress.tokens.pop(created, None)
+
+    reporter = WorkDoneReporter(ls.send_progress, created, release=release)
 
     def begin_when_created(future: asyncio.Future[Any]) -> None:
         if not future.cancelled() and future.exception() is None:

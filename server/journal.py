@@ -39,7 +39,7 @@ FLUSH_BYTES = 64 * 1024
 PRUNE_EVERY_S = 3600.0
 WAIT_POLL_S = 0.05
 #: events that go to the editor but say nothing about the answer
-UNJOURNALED = frozenset({"retry"})
+UNJOURNALED = frozenset({"retry", "queued"})
 
 T = TypeVar("T")
 ClaimKind = Literal["new", "replay", "resume"]

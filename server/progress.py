@@ -92,13 +92,21 @@ class WorkDoneReporter:
     first, nothing is sent at all.
     """
 
-    def __init__(self, send: SendProgress, token: int | str, interval_s: float = 0.25) -> None:
+    def __init__(
+        self,
+        send: SendProgress,
+        token: int | str,
+        interval_s: float = 0.25,
+        release: Callable[[], None] | None = None,
+    ) -> None:
         self._send_progress = send
         self._token = token
         self._interval_s = interval_s
         self._last_report = 0.0
         self._begun = False
         self._ended = False
+        #: forgets the token where it was registered, once the work has ended
+        self._release = release
         self.creation: asyncio.Future[Any] | None = None
 
     def begin(self, title: str, message: str | None = None) -> None:
@@ -126,3 +134,11 @@ class WorkDoneReporter:
         self._ended = True
         if self._begun:
             self._send_progress(self._token, {"kind": "end", "message": message})
+        if self._release is None:
+            return
+        release, self._release = self._release, None
+        if self.creation is not None and not self.creation.done():
+            # The token is registered when the client answers: release it after that.
+            self.creation.add_done_callback(lambda _: release())
+        else:
+            release()

@@ -4,7 +4,8 @@ pygls drops what it cannot structure: a body that is not JSON, an envelope
 that is not a request, params of the wrong shape for a standard method. Each
 left the client waiting for ever. Here each gets its JSON-RPC error (-32700,
 -32600, -32602 naming the field, -32601), and only well-formed messages
-reach pygls. It is also tolerant of document notifications that arrive out of order.
+reach pygls. It is also tolerant of document notifications that arrive out of order, and
+keeps open documents as line indexes, so that an edit costs what it changes.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pygls.protocol.language_server import lsp_method
 
 from . import jsonrpc
 from .jsonrpc import Envelope, Rejected
+from .text_document import LineIndexedWorkspace
 
 logger = logging.getLogger("switchboard.server")
 
@@ -105,6 +107,20 @@ class SwitchboardProtocol(LanguageServerProtocol):
                 data={"field": "command"},
             )
         return (yield from super().lsp_workspace__execute_command(params))
+
+    @lsp_method(lsp.INITIALIZE)
+    def lsp_initialize(self, params: lsp.InitializeParams) -> Generator[Any, Any, Any]:
+        answer = yield from super().lsp_initialize(params)
+        # The same workspace, but its documents apply edits through a line index.
+        # Nothing is open yet: documents come after `initialized`.
+        workspace = self.workspace
+        self._workspace = LineIndexedWorkspace(
+            workspace.root_uri,
+            self._server._text_document_sync_kind,
+            list(workspace.folders.values()),
+            workspace.position_encoding,
+        )
+        return answer
 
     @lsp_method(lsp.TEXT_DOCUMENT_DID_CHANGE)
     def lsp_text_document__did_change(

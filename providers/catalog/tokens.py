@@ -1,22 +1,28 @@
 """Local token counting with tiktoken, from rank files shipped in the package.
 
-Nothing is ever downloaded: the BPE ranks of cl100k_base and o200k_base are
-read from ``data/tiktoken/*.tiktoken.gz`` and checked against the SHA-256 that
-tiktoken itself pins for them. Counts are exact for OpenAI models whose
-encoding tiktoken documents; for every other model they are estimates.
+Encodings are built by tiktoken's own constructors (``tiktoken_ext.openai_public``:
+pattern, special tokens, rank-file location and pinned SHA-256) and parsed by
+``tiktoken.load.load_tiktoken_bpe``; only the place the rank file is read from
+is swapped, for ``data/tiktoken/<file>.gz`` in this package, checked against
+the hash the constructor pins. Nothing is ever downloaded. Which model uses
+which encoding is tiktoken's own map (``tiktoken.model``). Counts are exact for
+the OpenAI models tiktoken maps; for every other model they are estimates.
 Texts are counted chunk by chunk through one shared cache per encoding (see
 text_counting.py), which also bounds the time any text can take.
-tiktoken is imported on first use, not at start-up.
+
+tiktoken is imported, and an encoding's ranks loaded (~76 MiB for
+o200k_base), on the first count that needs that encoding, never at start-up.
+Where an estimate is enough (`estimate_messages`, `estimate_text`) and the
+encoding is not loaded yet, a compact count from the UTF-8 size stands in.
 """
 
 from __future__ import annotations
 
-import base64
 import gzip
-import hashlib
 import json
-import re
+import math
 import threading
+import types
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -47,11 +53,15 @@ REPLY_PRIMING_TOKENS = 3
 # An image's real cost depends on its size and detail; this is a 1024x1024
 # high-detail image at OpenAI (85 + 4 tiles x 170).
 IMAGE_TOKENS_ESTIMATE = 765
+# The compact count: about four UTF-8 bytes a token for English text and code
+# in both encodings (CJK text runs closer to three).
+COMPACT_BYTES_PER_TOKEN = 4
+COMPACT_METHOD = "estimate:compact"
 
-#: Encodings whose pre-tokenizer text_counting.py has proved safe to cut (the packaged ones).
+#: Encodings whose pre-tokenizer text_counting.py has proved safe to cut.
 SPLITTABLE_ENCODINGS = frozenset({CL100K_BASE, O200K_BASE})
-
-_O_SERIES = re.compile(r"o[134](-|$)")
+#: Encodings counted with: a model tiktoken maps elsewhere is estimated with one of these.
+COUNTING_ENCODINGS = SPLITTABLE_ENCODINGS
 
 
 @dataclass(frozen=True)
@@ -61,65 +71,23 @@ class TokenCount:
     method: str
 
 
-@dataclass(frozen=True)
-class _RankFile:
-    sha256: str
-    pat_str: str
-    special_tokens: Mapping[str, int]
-
-
-# pat_str and special tokens as tiktoken_ext/openai_public.py defines them.
-_RANK_FILES: Mapping[str, _RankFile] = {
-    CL100K_BASE: _RankFile(
-        sha256="223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7",
-        pat_str=(
-            r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+|"""
-            r""" ?[^\s\p{L}\p{N}]++[\r\n]*+|\s++$|\s*[\r\n]|\s+(?!\S)|\s"""
-        ),
-        special_tokens={
-            "<|endoftext|>": 100257,
-            "<|fim_prefix|>": 100258,
-            "<|fim_middle|>": 100259,
-            "<|fim_suffix|>": 100260,
-            "<|endofprompt|>": 100276,
-        },
-    ),
-    O200K_BASE: _RankFile(
-        sha256="446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d",
-        pat_str="|".join(
-            [
-                r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*"""
-                r"""[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
-                r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+"""
-                r"""[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
-                r"""\p{N}{1,3}""",
-                r""" ?[^\s\p{L}\p{N}]+[\r\n/]*""",
-                r"""\s*[\r\n]+""",
-                r"""\s+(?!\S)""",
-                r"""\s+""",
-            ]
-        ),
-        special_tokens={"<|endoftext|>": 199999, "<|endofprompt|>": 200018},
-    ),
-}
-
 _encodings: dict[str, tiktoken.Encoding] = {}
 _encodings_lock = threading.Lock()
 
 
 def known_encoding(model: str) -> str | None:
-    """The encoding tiktoken documents for an OpenAI model, or None if it documents none.
+    """The encoding tiktoken maps an OpenAI model to, if it is one counted here.
 
     A routed name such as ``openai/gpt-4o`` counts by its last segment.
     """
-    name = model.rsplit("/", 1)[-1].lower().removeprefix("ft:")
-    if name.startswith(("gpt-4o", "chatgpt-4o", "gpt-4.1", "gpt-4.5", "gpt-5")):
-        return O200K_BASE
-    if _O_SERIES.match(name):
-        return O200K_BASE
-    if name.startswith(("gpt-4", "gpt-3.5", "gpt-35")):
-        return CL100K_BASE
-    return None
+    from tiktoken.model import encoding_name_for_model
+
+    name = model.rsplit("/", 1)[-1].lower()
+    try:
+        encoding = encoding_name_for_model(name)
+    except KeyError:
+        return None
+    return encoding if encoding in COUNTING_ENCODINGS else None
 
 
 def encoding_name_for(provider: str, model: str) -> str:
@@ -128,6 +96,16 @@ def encoding_name_for(provider: str, model: str) -> str:
     if known is not None:
         return known
     return O200K_BASE if provider == "openai" else CL100K_BASE
+
+
+def is_loaded(name: str) -> bool:
+    """Whether an encoding is built already (counting with it costs no load)."""
+    return name in _encodings
+
+
+def counts_without_loading(provider: str, model: str) -> bool:
+    """Whether the model's encoding is built already (tiktoken is not even imported if none is)."""
+    return bool(_encodings) and is_loaded(encoding_name_for(provider, model))
 
 
 def get_encoding(name: str) -> tiktoken.Encoding:
@@ -143,24 +121,65 @@ def get_encoding(name: str) -> tiktoken.Encoding:
 
 
 def load_encoding(name: str) -> tiktoken.Encoding:
-    """Build an encoding from its packaged rank file, checking tiktoken's pinned hash."""
-    spec = _RANK_FILES.get(name)
-    if spec is None:
-        raise ValueError(f"no packaged tiktoken rank file for {name!r}")
+    """Build an encoding with tiktoken's own constructor, fed the packaged rank file."""
     import tiktoken
 
+    constructor = offline_constructors().get(name)
+    if constructor is None:
+        raise ValueError(f"tiktoken defines no encoding {name!r}")
+    return tiktoken.Encoding(**constructor())
+
+
+def offline_constructors() -> Mapping[str, Callable[[], dict[str, Any]]]:
+    """tiktoken_ext.openai_public's constructors, reading rank files from this package.
+
+    Each constructor and the tiktoken.load functions it calls are the
+    installed ones, rebound to a namespace where ``read_file_cached`` (the
+    one place tiktoken downloads and caches) reads the packaged file instead.
+    tiktoken's download cache and the process's globals are left alone.
+    """
+    import tiktoken.load
+    import tiktoken_ext.openai_public as openai_public
+
+    loaders = {
+        name: _rebound(getattr(tiktoken.load, name), read_file_cached=read_packaged)
+        for name in ("load_tiktoken_bpe", "data_gym_to_mergeable_bpe_ranks")
+    }
+    namespace = dict(vars(openai_public), **loaders)
+    constructors = {}
+    for name, constructor in openai_public.ENCODING_CONSTRUCTORS.items():
+        # rebound in the shared namespace, so that one constructor calling
+        # another (o200k_harmony calls o200k_base) stays offline too
+        namespace[constructor.__name__] = constructors[name] = _in_namespace(constructor, namespace)
+    return constructors
+
+
+def read_packaged(blobpath: str, expected_hash: str | None = None) -> bytes:
+    """The packaged copy of a tiktoken rank file, checked against its pinned SHA-256."""
+    from tiktoken.load import check_hash
+
+    file_name = blobpath.rsplit("/", 1)[-1]
     packaged = resources.files("switchboard.providers.catalog").joinpath(
-        f"data/tiktoken/{name}.tiktoken.gz"
+        f"data/tiktoken/{file_name}.gz"
     )
+    if not packaged.is_file():
+        raise ValueError(f"no packaged tiktoken rank file for {file_name!r}")
     data = gzip.decompress(packaged.read_bytes())
-    if hashlib.sha256(data).hexdigest() != spec.sha256:
-        raise ValueError(f"the packaged {name} rank file does not match its pinned SHA-256")
-    return tiktoken.Encoding(
-        name=name,
-        pat_str=spec.pat_str,
-        mergeable_ranks=_parse_ranks(data),
-        special_tokens=dict(spec.special_tokens),
+    if expected_hash is None or not check_hash(data, expected_hash):
+        raise ValueError(f"the packaged {file_name} does not match its pinned SHA-256")
+    return data
+
+
+def _rebound(function: Any, **names: Any) -> Any:
+    return _in_namespace(function, dict(function.__globals__, **names))
+
+
+def _in_namespace(function: Any, namespace: dict[str, Any]) -> Any:
+    rebound = types.FunctionType(
+        function.__code__, namespace, function.__name__, function.__defaults__, function.__closure__
     )
+    rebound.__kwdefaults__ = function.__kwdefaults__
+    return rebound
 
 
 _counters: dict[str, ChunkedCounter] = {}
@@ -209,21 +228,60 @@ def count_messages(
     images, tool calls, tool results and tool definitions make it an estimate.
     """
     name = encoding_name_for(provider, model)
-    counter = _Counter(counter_for(name))
+    counter = _framed(counter_for(name).tally, messages, system, tools)
+    exact = counter.exact and known_encoding(model) is not None
+    return TokenCount(counter.tokens + REPLY_PRIMING_TOKENS, exact, method_name(name, exact))
+
+
+def estimate_messages(
+    provider: str,
+    model: str,
+    messages: Sequence[Message],
+    system: str | None = None,
+    tools: Sequence[ToolSpec] | None = None,
+) -> TokenCount:
+    """`count_messages` if the model's encoding is loaded, else a compact count.
+
+    For estimates taken while or after a chat streams, which must not load
+    a tokenizer's ranks for it.
+    """
+    if counts_without_loading(provider, model):
+        return count_messages(provider, model, messages, system, tools)
+    counter = _framed(compact_tally, messages, system, tools)
+    return TokenCount(counter.tokens + REPLY_PRIMING_TOKENS, False, COMPACT_METHOD)
+
+
+def estimate_text(provider: str, model: str, text: str) -> TokenCount:
+    """`count_text` if the model's encoding is loaded, else a compact count."""
+    if counts_without_loading(provider, model):
+        return count_text(provider, model, text)
+    return TokenCount(compact_tally(text).tokens, False, COMPACT_METHOD)
+
+
+def compact_tally(text: str) -> Tally:
+    """Tokens in a text from its UTF-8 size, without a tokenizer (never exact)."""
+    return Tally(math.ceil(len(text.encode()) / COMPACT_BYTES_PER_TOKEN), False)
+
+
+def _framed(
+    tally: Callable[[str], Tally],
+    messages: Sequence[Message],
+    system: str | None,
+    tools: Sequence[ToolSpec] | None,
+) -> _Counter:
+    counter = _Counter(tally)
     if system:
         counter.message("system", [TextPart(text=system)])
     for message in messages:
         counter.message(message.role, message.parts())
     for tool in tools or ():
         counter.tool(tool)
-    total = counter.tokens + REPLY_PRIMING_TOKENS
-    exact = counter.exact and known_encoding(model) is not None
-    return TokenCount(total, exact, method_name(name, exact))
+    return counter
 
 
 class _Counter:
-    def __init__(self, chunked: ChunkedCounter) -> None:
-        self._chunked = chunked
+    def __init__(self, tally: Callable[[str], Tally]) -> None:
+        self._tally = tally
         self.tokens = 0
         self.exact = True
 
@@ -261,20 +319,9 @@ class _Counter:
         # redacted thinking is opaque ciphertext: its token cost is unknowable here
 
     def _text(self, text: str) -> int:
-        tally = self._chunked.tally(text)
+        tally = self._tally(text)
         self.exact = self.exact and tally.exact
         return tally.tokens
-
-
-def _parse_ranks(data: bytes) -> dict[bytes, int]:
-    # The same "<base64 token> <rank>" lines tiktoken.load.load_tiktoken_bpe
-    # reads, parsed from memory so that tiktoken's download cache is never touched.
-    ranks: dict[bytes, int] = {}
-    for line in data.splitlines():
-        if line:
-            token, rank = line.split()
-            ranks[base64.b64decode(token)] = int(rank)
-    return ranks
 
 
 def method_name(name: str, exact: bool) -> str:

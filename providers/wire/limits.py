@@ -70,6 +70,11 @@ class RequestClock:
         except TimeoutError:
             raise TimeLimit(*fired) from None
 
+    async def within_total(self, step: Awaitable[T]) -> T:
+        """A wait that is not the provider's (a free connection slot): bounded by what is
+        left of the total only, so it never counts against the connect or headers limit."""
+        return await self.wait("total", self.timeouts.total_s, step)
+
     async def body(self, chunks: AsyncIterator[bytes]) -> AsyncGenerator[bytes, None]:
         """The chunks, each wait for the next one under the stall and the total limits.
 

@@ -5,6 +5,11 @@ streaming (see `Timeouts`), and the retry policy: 429, 5xx, network failures
 and timeouts are retried only before the first byte of the answer (a timeout
 at most once), each retry reported as a RetryEvent. Closing a stream early
 (cancellation) closes its connection instead of draining it.
+
+The clients (`ClientLanes`) have no connection cap: each provider's `SlotPool` bounds
+how many requests it has open, so one provider's long streams never starve another's, and a
+request that finds them all busy says so (a QueuedEvent) and waits, under the
+request's total limit only, instead of failing as if it could not connect.
 """
 
 from __future__ import annotations
@@ -14,20 +19,25 @@ import contextlib
 from collections.abc import AsyncGenerator, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from switchboard.protocol.chat import RetryEvent
+from switchboard.protocol.chat import QueuedEvent, RetryEvent
 from switchboard.protocol.errors import ErrorCode
 
 from ..errors import ProviderError, json_body
 from .http import HttpRequest
+from .lanes import ClientLanes
 from .limits import LIMIT_KEYS, RequestClock, TimeLimit, Timeouts
 from .retry import RetryPolicy
+from .slots import DEFAULT_MAX_CONNECTIONS, ProviderSlots
 
-__all__ = ["ErrorParser", "Timeouts", "Transport"]
+__all__ = ["DEFAULT_MAX_CONNECTIONS", "ErrorParser", "Timeouts", "Transport", "Waiting"]
 
 if TYPE_CHECKING:
     import httpx
 
 ErrorParser = Callable[[int, Mapping[str, str], bytes], ProviderError]
+
+#: what a stream reports while it waits, besides the body
+Waiting = RetryEvent | QueuedEvent
 
 _MAX_ERROR_BODY = 256 * 1024
 DEFAULT_TIMEOUTS = Timeouts()
@@ -36,22 +46,14 @@ DEFAULT_TIMEOUTS = Timeouts()
 class Transport:
     def __init__(self, retry: RetryPolicy | None = None) -> None:
         self.retry = retry or RetryPolicy()
-        self._client: httpx.AsyncClient | None = None
+        self.lanes = ClientLanes()
+        self.slots = ProviderSlots()
 
     def client(self) -> httpx.AsyncClient:
-        if self._client is None:
-            import httpx
-
-            self._client = httpx.AsyncClient(
-                limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
-                follow_redirects=False,
-            )
-        return self._client
+        return self.lanes.first()
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            client, self._client = self._client, None
-            await client.aclose()
+        await self.lanes.aclose()
 
     async def stream(
         self,
@@ -60,17 +62,31 @@ class Transport:
         provider: str,
         parse_error: ErrorParser,
         timeouts: Timeouts = DEFAULT_TIMEOUTS,
-    ) -> AsyncGenerator[bytes | RetryEvent, None]:
-        """The body of a successful answer, chunk by chunk; RetryEvents while retrying."""
+        max_connections: int | None = None,
+    ) -> AsyncGenerator[bytes | Waiting, None]:
+        """The body of a successful answer, chunk by chunk; RetryEvents while retrying,
+        a QueuedEvent before waiting for one of the provider's `max_connections` slots.
+
+        `max_connections` None leaves the provider's limit as it is (the default at first).
+        """
         import httpx
 
         clock = RequestClock(timeouts)
+        pool = self.slots.pool(provider, max_connections)
         attempt = timed_out = 0
         while True:
+            if not pool.try_acquire():
+                queued = pool.queued()
+                yield QueuedEvent(provider=provider, position=queued.position, limit=queued.limit)
+                try:
+                    await clock.within_total(pool.acquire())
+                except TimeLimit:
+                    raise _pool_full_error(provider, pool.limit, timeouts.total_s) from None
             received = False
+            lane = self.lanes.take()
             try:
                 response = await clock.wait(
-                    "headers", timeouts.headers_s, self._send(request, timeouts)
+                    "headers", timeouts.headers_s, self._send(lane.client, request, timeouts)
                 )
                 try:
                     if response.status_code >= 400:
@@ -94,6 +110,9 @@ class Transport:
                 failure = _timeout_error(provider, _httpx_limit(error, timeouts))
             except (httpx.TransportError, httpx.DecodingError) as error:
                 failure = _network_error(provider, error)
+            finally:
+                self.lanes.give(lane)
+                pool.release()
             if received or clock.spent:
                 raise failure
             attempt += 1
@@ -104,8 +123,9 @@ class Transport:
             yield RetryEvent(attempt=attempt, delay_ms=int(delay * 1000), reason=failure.message)
             await asyncio.sleep(delay)
 
-    async def _send(self, request: HttpRequest, timeouts: Timeouts) -> httpx.Response:
-        client = self.client()
+    async def _send(
+        self, client: httpx.AsyncClient, request: HttpRequest, timeouts: Timeouts
+    ) -> httpx.Response:
         built = client.build_request(
             request.method,
             request.url,
@@ -123,11 +143,16 @@ class Transport:
         provider: str,
         parse_error: ErrorParser,
         timeouts: Timeouts = DEFAULT_TIMEOUTS,
+        max_connections: int | None = None,
     ) -> Any:
         """A whole JSON answer (model lists, token counts), with the same retry policy."""
         body = bytearray()
         async for item in self.stream(
-            request, provider=provider, parse_error=parse_error, timeouts=timeouts
+            request,
+            provider=provider,
+            parse_error=parse_error,
+            timeouts=timeouts,
+            max_connections=max_connections,
         ):
             if isinstance(item, bytes):
                 body += item
@@ -183,6 +208,21 @@ def _timeout_error(provider: str, limit: TimeLimit) -> ProviderError:
         provider=provider,
         suggestion=f"raise [providers.{provider}] {key} in the config if the model is slow",
         retryable=limit.limit != "total",
+    )
+
+
+def _pool_full_error(provider: str, limit: int, total_s: float) -> ProviderError:
+    return ProviderError(
+        ErrorCode.TIMEOUT,
+        f"{provider}: the connection pool was full: all {limit} connections "
+        f"(max_connections = {limit}) stayed busy past the request's total limit "
+        f"of {total_s:g} s",
+        provider=provider,
+        suggestion=(
+            f"raise [providers.{provider}] max_connections in the config, "
+            "or wait for other requests to that provider to finish"
+        ),
+        retryable=False,
     )
 
 
