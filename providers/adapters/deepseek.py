@@ -15,24 +15,15 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from switchboard.protocol.chat import ChatParams, UsageEvent
+from switchboard.protocol.chat import ChatParams
 
 from ..base import CompletionRequest, Credential, ModelTarget, ProviderSettings, join_url
 from ..wire.http import HttpRequest
-from ..wire.json_values import count
 from .fim_text import TextCompletionDecoder, text_completion_body
-from .openai_chat import JsonObject, OpenAIChatAdapter, OpenAIChatDecoder
+from .openai_chat import JsonObject, OpenAIChatAdapter
 
 FIM_PATH = "beta/completions"
 FIM_MAX_TOKENS = 4096
-
-
-class DeepSeekDecoder(OpenAIChatDecoder):
-    def usage_event(self, usage: JsonObject) -> UsageEvent:
-        event = super().usage_event(usage)
-        if event.cache_read_input_tokens is None and "prompt_cache_hit_tokens" in usage:
-            event.cache_read_input_tokens = count(usage.get("prompt_cache_hit_tokens"))
-        return event
 
 
 class DeepSeekAdapter(OpenAIChatAdapter):
@@ -42,7 +33,6 @@ class DeepSeekAdapter(OpenAIChatAdapter):
     api_key_envs: ClassVar[tuple[str, ...]] = ("DEEPSEEK_API_KEY",)
     max_tokens_field: ClassVar[str] = "max_tokens"
     reasoning_fields: ClassVar[tuple[str, ...]] = ("reasoning_content",)
-    decoder_class: ClassVar[type[OpenAIChatDecoder]] = DeepSeekDecoder
 
     def is_reasoning_model(self, model: str) -> bool:
         return False  # thinking is a request switch here, not a model family

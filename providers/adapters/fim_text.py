@@ -24,15 +24,12 @@ from switchboard.protocol.chat import (
     StopEvent,
     StopReason,
     TextEvent,
-    UsageEvent,
 )
 from switchboard.protocol.errors import ErrorCode
 
 from ..base import CompletionRequest
-from ..errors import classify
-from ..wire.json_values import count
 from ..wire.sse import SSEEvent
-from .openai_chat import FINISH_REASONS, JsonObject, error_fields
+from .openai_chat import FINISH_REASONS, JsonObject, stream_error, usage_event
 
 log = logging.getLogger(__name__)
 
@@ -99,21 +96,10 @@ class TextCompletionDecoder:
                 self._finish = FINISH_REASONS.get(finish, "endTurn")
         usage = chunk.get("usage")
         if isinstance(usage, dict):
-            events.append(self.usage_event(usage))
+            events.append(usage_event(usage))
         if chunk.get("error"):
             events += self._error(chunk["error"])
         return events
-
-    def usage_event(self, usage: JsonObject) -> UsageEvent:
-        details = usage.get("prompt_tokens_details")
-        cached = details.get("cached_tokens") if isinstance(details, dict) else None
-        if cached is None:
-            cached = usage.get("prompt_cache_hit_tokens")  # DeepSeek's name for it
-        return UsageEvent(
-            input_tokens=count(usage.get("prompt_tokens")),
-            output_tokens=count(usage.get("completion_tokens")),
-            cache_read_input_tokens=count(cached) if cached is not None else None,
-        )
 
     def close(self) -> list[ChatEvent]:
         if self._done:
@@ -127,13 +113,9 @@ class TextCompletionDecoder:
         return [StopEvent(reason=self._finish)]
 
     def _error(self, error: Any) -> list[ChatEvent]:
-        message, error_type, _ = error_fields(error)
-        message = message or "the provider reported an error in the stream"
+        code, message = stream_error(error)
         self._done = True
-        return [
-            ErrorEvent(code=classify(None, message, error_type), message=message),
-            StopEvent(reason="error"),
-        ]
+        return [ErrorEvent(code=code, message=message), StopEvent(reason="error")]
 
 
 def decode_whole(decoder: Any, body: Any) -> list[ChatEvent]:

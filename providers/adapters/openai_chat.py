@@ -130,13 +130,7 @@ class OpenAIChatDecoder:
         return events
 
     def usage_event(self, usage: JsonObject) -> UsageEvent:
-        details = usage.get("prompt_tokens_details")
-        cached = details.get("cached_tokens") if isinstance(details, dict) else None
-        return UsageEvent(
-            input_tokens=_count(usage.get("prompt_tokens")),
-            output_tokens=_count(usage.get("completion_tokens")),
-            cache_read_input_tokens=_count(cached) if cached is not None else None,
-        )
+        return usage_event(usage)
 
     def _start(self, chunk: JsonObject) -> list[ChatEvent]:
         if self._started or ("id" not in chunk and "choices" not in chunk):
@@ -228,10 +222,7 @@ class OpenAIChatDecoder:
         ]
 
     def stream_error(self, error: Any) -> tuple[ErrorCode, str]:
-        """The normalized code and message of an `error` object inside a 200 stream."""
-        message, error_type, _ = error_fields(error)
-        message = message or "the provider reported an error in the stream"
-        return classify(None, message, error_type), message
+        return stream_error(error)
 
 
 _NOT_CHAT_PREFIXES = (
@@ -488,6 +479,26 @@ def _error_object(body: bytes) -> Any:
     if isinstance(payload, dict):
         return payload.get("error", payload)
     return " ".join(body[:_MAX_ERROR_TEXT].decode("utf-8", errors="replace").split())
+
+
+def usage_event(usage: JsonObject) -> UsageEvent:
+    """An OpenAI-style `usage` object (chat or text completions) as a UsageEvent."""
+    details = usage.get("prompt_tokens_details")
+    cached = details.get("cached_tokens") if isinstance(details, dict) else None
+    if cached is None:
+        cached = usage.get("prompt_cache_hit_tokens")  # DeepSeek's name for it
+    return UsageEvent(
+        input_tokens=_count(usage.get("prompt_tokens")),
+        output_tokens=_count(usage.get("completion_tokens")),
+        cache_read_input_tokens=_count(cached) if cached is not None else None,
+    )
+
+
+def stream_error(error: Any) -> tuple[ErrorCode, str]:
+    """The normalized code and message of an `error` object inside a 200 stream."""
+    message, error_type, _ = error_fields(error)
+    message = message or "the provider reported an error in the stream"
+    return classify(None, message, error_type), message
 
 
 def error_fields(error: Any) -> tuple[str, str | None, str | None]:
