@@ -27,6 +27,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from tests.fakes.openai import FakeOpenAI  # noqa: E402
+
 BARE_SERVER = (
     'from pygls.lsp.server import LanguageServer\nLanguageServer("bare", "1").start_io()\n'
 )
@@ -36,7 +42,11 @@ INITIALIZE_PARAMS = {
     "rootUri": None,
     "capabilities": {},
 }
-STARTUP_TARGET = 1.3
+STARTUP_TARGET = 1.1
+IDLE_RSS_TARGET = 1.2
+FIRST_CHAT_TARGET = 1.5
+WARM_CHATS = 5
+CHAT_MESSAGES = [{"role": "user", "content": "Say hello."}]
 IDLE_WAIT_S = 2.0
 
 
@@ -220,6 +230,44 @@ def idle_rss(variant: Variant, env: dict[str, str], workdir: Path) -> tuple[int,
         return at_initialize, server.rss_kib()
 
 
+def first_and_warm_chat(workdir: Path, fake_url: str, api_key: str) -> tuple[float, float]:
+    """Seconds of a fresh server's first chat (sent once it has idled IDLE_WAIT_S after
+    `initialized`, as an editor's first request would be) and the median of the next chats."""
+    config = workdir / "chat-config.toml"
+    config.write_text(f'[providers.openai]\nbase_url = "{fake_url}"\n', encoding="utf-8")
+    argv = [sys.executable, "-m", "switchboard.server", "--config", str(config), "serve"]
+    env = {**isolated_env(workdir), "OPENAI_API_KEY": api_key}
+    params = {"model": "openai/gpt-4o", "messages": CHAT_MESSAGES}
+
+    def timed_chat(server: RpcProcess) -> float:
+        started = time.perf_counter()
+        server.wait_response(server.request("switchboard/chat", params))
+        return time.perf_counter() - started
+
+    with running(argv, env, workdir / "stderr.log") as server:
+        server.initialize()
+        server.notify("initialized", {})
+        time.sleep(IDLE_WAIT_S)
+        first = timed_chat(server)
+        warm = statistics.median(timed_chat(server) for _ in range(WARM_CHATS))
+    return first, warm
+
+
+def report_first_chat(pairs: list[tuple[float, float]]) -> None:
+    firsts = [first for first, _ in pairs]
+    warms = [warm for _, warm in pairs]
+    ratios = [first / warm for first, warm in pairs]
+    print(f"{'':<26}{'min ms':>9}{'median ms':>11}")
+    print(f"{'first chat':<26}{min(firsts) * 1e3:>9.1f}{statistics.median(firsts) * 1e3:>11.1f}")
+    print(f"{'warm chat':<26}{min(warms) * 1e3:>9.1f}{statistics.median(warms) * 1e3:>11.1f}")
+    ratio = statistics.median(ratios)
+    verdict = "meets" if ratio <= FIRST_CHAT_TARGET else "MISSES"
+    print(
+        f"first chat / warm chat: min {min(ratios):.2f}x, median {ratio:.2f}x, "
+        f"{verdict} the <= {FIRST_CHAT_TARGET}x target"
+    )
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     position = fraction * (len(ordered) - 1)
@@ -229,12 +277,13 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 def report_startup(times: dict[str, list[float]], bare: str) -> None:
-    print(f"{'server':<26}{'median ms':>11}{'p10 ms':>9}{'p90 ms':>9}{'vs bare':>9}")
+    print(f"{'server':<26}{'median ms':>11}{'min ms':>9}{'p10 ms':>9}{'p90 ms':>9}{'vs bare':>9}")
     bare_median = statistics.median(times[bare])
     for name, values in times.items():
         median = statistics.median(values)
         print(
-            f"{name:<26}{median * 1e3:>11.1f}{percentile(values, 0.1) * 1e3:>9.1f}"
+            f"{name:<26}{median * 1e3:>11.1f}{min(values) * 1e3:>9.1f}"
+            f"{percentile(values, 0.1) * 1e3:>9.1f}"
             f"{percentile(values, 0.9) * 1e3:>9.1f}{median / bare_median:>8.2f}x"
         )
     for name in times:
@@ -254,6 +303,14 @@ def report_rss(rss: dict[str, tuple[int, int]], bare: str) -> None:
             f"{name:<26}{at_initialize / 1024:>12.1f} MB{idle / 1024:>13.1f} MB"
             f"{idle / bare_idle:>8.2f}x"
         )
+    for name, (_, idle) in rss.items():
+        if name != bare:
+            ratio = idle / bare_idle
+            verdict = "meets" if ratio <= IDLE_RSS_TARGET else "MISSES"
+            print(
+                f"{name}: idle {ratio:.2f}x the bare server, "
+                f"{verdict} the <= {IDLE_RSS_TARGET}x target"
+            )
 
 
 def main() -> int:
@@ -291,6 +348,16 @@ def main() -> int:
             for name, values in samples.items()
         }
         report_rss(rss, bare)
+
+        print(f"\nfirst chat: a fresh server's first chat vs its next {WARM_CHATS}, ", end="")
+        print(f"over {args.rss_runs} servers (FakeOpenAI in this process)\n")
+        with FakeOpenAI() as fake:
+            pairs = []
+            for number in range(args.rss_runs):
+                chat_dir = workdir / f"chat{number}"
+                chat_dir.mkdir()
+                pairs.append(first_and_warm_chat(chat_dir, fake.url, fake.api_key))
+        report_first_chat(pairs)
     return 0
 
 

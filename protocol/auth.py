@@ -21,6 +21,12 @@ class SignInResult(WireModel):
     user_code: str | None = None
     verification_uri: str | None = None
     auth_url: str | None = None
+    callback_url: str | None = Field(
+        default=None, description="the loopback URL the browser returns to (oauth flows)"
+    )
+    callback_port: int | None = Field(
+        default=None, description="the loopback port of callbackUrl, e.g. to forward it"
+    )
     expires_in: int | None = None
     message: str | None = None
 

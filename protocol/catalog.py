@@ -9,6 +9,7 @@ from pydantic import Field
 from .base import Params, WireModel
 
 ToolChoiceMode = Literal["auto", "any", "none", "tool"]
+ToolInputFormat = Literal["jsonSchema", "simplified"]
 ModelSource = Literal["catalog", "provider", "fallback"]
 AuthMethod = Literal["apiKey", "device", "oauth", "env", "none"]
 AuthStatus = Literal["signedIn", "signedOut", "expired"]
@@ -27,6 +28,23 @@ class Capabilities(WireModel):
     fim: bool = Field(
         default=False, description="fills in the middle (prefix + suffix) for code completion"
     )
+    tool_input_format: ToolInputFormat = Field(
+        default="jsonSchema",
+        description="the tool input schemas the model takes: full JSON Schema, or a simplified"
+        " subset (Gemini's OpenAPI schema: no $ref, anyOf of types only, no formats)",
+    )
+
+
+class CacheConfiguration(WireModel):
+    """How a model's prompt cache takes explicit anchors (cache breakpoints)."""
+
+    max_cache_anchors: int = Field(
+        ge=0, description="the most cache anchors one request may carry, tools' included"
+    )
+    cache_tools: bool = Field(description="true: the tool definitions can be cached")
+    min_cacheable_tokens: int = Field(
+        ge=0, description="a cached prefix shorter than this is not cached (no error)"
+    )
 
 
 class Pricing(WireModel):
@@ -36,6 +54,11 @@ class Pricing(WireModel):
     output_per_m_tok: float = Field(alias="outputPerMTok")
     cache_read_per_m_tok: float | None = Field(default=None, alias="cacheReadPerMTok")
     cache_write_per_m_tok: float | None = Field(default=None, alias="cacheWritePerMTok")
+    cache_write_1h_per_m_tok: float | None = Field(
+        default=None,
+        alias="cacheWrite1hPerMTok",
+        description="writes cached for one hour, where they cost more than 5-minute writes",
+    )
 
 
 class ModelInfo(WireModel):
@@ -49,6 +72,9 @@ class ModelInfo(WireModel):
     max_output_tokens: int | None = None
     capabilities: Capabilities = Field(default_factory=Capabilities)
     pricing: Pricing | None = None
+    cache_configuration: CacheConfiguration | None = Field(
+        default=None, description="null: the model takes no explicit cache anchors"
+    )
     is_default: bool = False
     is_default_fast: bool = False
     available: bool = False
@@ -78,8 +104,21 @@ class ProviderAuth(WireModel):
 class ProviderInfo(WireModel):
     id: str
     name: str
+    icon: str | None = Field(
+        default=None,
+        description="an icon id editors map to an image: the provider kind's, e.g. anthropic",
+    )
     base_url: str
     auth: ProviderAuth
+    version: str | None = Field(
+        default=None,
+        description="the version of the code that translates for it: a plugin's own version,"
+        " else the server's",
+    )
+    features: list[str] = Field(
+        default_factory=list,
+        description="what it can do: chat, streaming, tools, images, thinking, fim",
+    )
 
 
 class ProvidersParams(Params):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from pydantic import Field
 
@@ -28,6 +29,11 @@ class ErrorCode(StrEnum):
     NETWORK = "network"
     UNSUPPORTED = "unsupported"
     SERVER_SHUTTING_DOWN = "serverShuttingDown"
+    #: a request's worst-case cost is over its maxCostUsd (RequestFailed, -32803)
+    COST_LIMIT_EXCEEDED = "costLimitExceeded"
+    #: the session has spent its configured budget (RequestFailed, -32803)
+    BUDGET_EXCEEDED = "budgetExceeded"
+    UNKNOWN = "unknown"
 
 
 class ErrorData(WireModel):
@@ -41,4 +47,20 @@ class ErrorData(WireModel):
     supported: list[str] | None = None
     partial: ChatResult | None = Field(
         default=None, description="a chat's answer so far, when anything had streamed"
+    )
+    capability: str | None = Field(
+        default=None, description="unsupported: the capability the model lacks (images, tools)"
+    )
+    estimated_cost_usd: float | None = Field(
+        default=None, description="costLimitExceeded: the request's worst-case cost"
+    )
+    limit_usd: float | None = Field(
+        default=None, description="the maxCostUsd or session budget that refused the request"
+    )
+    spent_usd: float | None = Field(
+        default=None, description="budgetExceeded: what the session has spent"
+    )
+    provider_error: Any = Field(
+        default=None,
+        description="the provider's error body as it sent it (JSON, else text), secrets redacted",
     )

@@ -57,6 +57,8 @@ class ProviderSettings:
     timeouts: Mapping[str, float] = field(default_factory=dict)
     #: Requests open at once to this provider (`max_connections`); None: the default.
     max_connections: int | None = None
+    #: A chat's temperature when it names none (`default_temperature`); over the top level's.
+    default_temperature: float | None = None
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,7 @@ class ListedModel:
     name: str
     display_name: str | None = None
     context_window: int | None = None
+    max_input_tokens: int | None = None
     max_output_tokens: int | None = None
     tools: bool | None = None
     images: bool | None = None
@@ -138,6 +141,8 @@ class Authenticator(Protocol):
 class Adapter(Protocol):
     kind: ClassVar[str]
     display_name: ClassVar[str]
+    #: An icon id editors map to an image, or an image URL; None: the kind is the icon id.
+    icon: ClassVar[str | None]
     default_base_url: ClassVar[str]
     api_key_envs: ClassVar[tuple[str, ...]]
     framing: ClassVar[Framing]
@@ -269,6 +274,8 @@ class ProviderAccess(Protocol):
 
 class AdapterDefaults:
     """What an adapter without a list, count or token endpoint inherits."""
+
+    icon: ClassVar[str | None] = None
 
     def authenticator(
         self,

@@ -72,6 +72,7 @@ class Completer:
         mode: CompletionMode = "block",
     ) -> CompletionResult:
         call = self._call(model)
+        self.engine.check_budget()
         if _fills_in(call):
             return await self._fim(call, request, mode)
         return await self._chat(call, request, mode)

@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from .adapters import option_keys
+from .adapters.plugins import plugin_kinds
 from .auth.oauth_config import parse_oauth_table
 from .base import ProviderSettings
 from .catalog.completion_settings import CompletionSettings, parse_completion_table
-from .paths import config_path, data_dir
+from .paths import PLUGINS_FOLDER, config_path, data_dir, default_plugins_dir
 
 __all__ = ["Config", "ConfigIssue", "apply_overrides", "config_path", "data_dir", "load_config"]
 
@@ -32,6 +33,9 @@ TOP_LEVEL_KEYS = frozenset(
         "journal_max_mb",
         "shutdown_grace",
         "completion",
+        "plugins_dir",
+        "default_temperature",
+        "session_budget_usd",
     }
 )
 #: the journal's and shutdown's keys: (default, smallest accepted value)
@@ -56,6 +60,7 @@ PROVIDER_KEYS = frozenset(
         "headers",
         "oauth",
         "max_connections",
+        "default_temperature",
         *TIMEOUT_KEYS,
     }
 )
@@ -87,6 +92,12 @@ class Config:
     journal_max_mb: float = DURABILITY_NUMBERS["journal_max_mb"][0]
     shutdown_grace: float = DURABILITY_NUMBERS["shutdown_grace"][0]
     completion: CompletionSettings = field(default_factory=CompletionSettings)
+    #: a chat's temperature when it names none; a provider's own `default_temperature` wins
+    default_temperature: float | None = None
+    #: USD the session may spend: a warning at 80%, every request refused from 100%
+    session_budget_usd: float | None = None
+    #: where provider plugins (`*.toml`, `*.py`) are found; None: entry points only
+    plugins_dir: Path | None = None
     path: Path | None = None
     issues: tuple[ConfigIssue, ...] = ()
 
@@ -95,19 +106,21 @@ def load_config(path: Path, known_kinds: frozenset[str]) -> Config:
     """The config in `path` (a missing file is an empty config, not an issue)."""
     import tomllib
 
+    plugins = default_plugins_dir(path)
     if not path.exists():
-        return Config(path=None)
+        return Config(path=None, plugins_dir=plugins)
     try:
         text = path.read_text(encoding="utf-8")
         raw = tomllib.loads(text)
     except (OSError, UnicodeDecodeError) as error:
-        return Config(path=path, issues=(ConfigIssue(f"cannot read: {error}", str(path)),))
+        issue = ConfigIssue(f"cannot read: {error}", str(path))
+        return Config(path=path, plugins_dir=plugins, issues=(issue,))
     except tomllib.TOMLDecodeError as error:
         line = _decode_error_line(str(error))
         issue = ConfigIssue(f"not valid TOML: {error}", str(path), line)
-        return Config(path=path, issues=(issue,))
+        return Config(path=path, plugins_dir=plugins, issues=(issue,))
     locate = _Locator(str(path), text)
-    config = _build(raw, known_kinds, locate)
+    config = _build(raw, known_kinds, locate, path.parent)
     return replace(config, path=path)
 
 
@@ -138,12 +151,24 @@ def apply_overrides(
     return replace(rebuilt, path=config.path, issues=config.issues + rebuilt.issues)
 
 
-def _build(raw: Mapping[str, Any], known_kinds: frozenset[str], locate: _Locator) -> Config:
+def _build(
+    raw: Mapping[str, Any],
+    known_kinds: frozenset[str],
+    locate: _Locator,
+    config_dir: Path | None = None,
+) -> Config:
     issues: list[ConfigIssue] = []
     values: dict[str, Any] = {}
+    if config_dir is not None:
+        values["plugins_dir"] = config_dir / PLUGINS_FOLDER
     for key, value in raw.items():
         if key not in TOP_LEVEL_KEYS:
             issues.append(locate.issue(f"unknown key '{key}'", (), key))
+        elif key == "plugins_dir":
+            if isinstance(value, str) and value.strip():
+                values[key] = (config_dir or Path()) / Path(value).expanduser()
+            else:
+                issues.append(locate.issue("'plugins_dir' must be a directory path", (), key))
         elif key in ("default_model", "fast_model"):
             if isinstance(value, str) and "/" in value:
                 values[key] = value
@@ -167,6 +192,11 @@ def _build(raw: Mapping[str, Any], known_kinds: frozenset[str], locate: _Locator
                 values[key] = float(value)
             else:
                 issues.append(locate.issue(f"'{key}' must be a number >= {least:g}", (), key))
+        elif key in ("default_temperature", "session_budget_usd"):
+            if _non_negative_number(value):
+                values[key] = float(value)
+            else:
+                issues.append(locate.issue(f"'{key}' must be a number >= 0", (), key))
         elif key == "completion":
             values[key], problems = parse_completion_table(value)
             for problem_key, message in problems:
@@ -177,7 +207,7 @@ def _build(raw: Mapping[str, Any], known_kinds: frozenset[str], locate: _Locator
         issues.append(locate.issue("'providers' must be a table", (), "providers"))
         tables = {}
     for name, table in tables.items():
-        settings = _provider(name, table, known_kinds, locate, issues)
+        settings = _provider(name, table, known_kinds, values.get("plugins_dir"), locate, issues)
         if settings is not None:
             providers[name] = settings
     return Config(providers=providers, issues=tuple(issues), **values)
@@ -187,6 +217,7 @@ def _provider(
     name: str,
     table: Any,
     known_kinds: frozenset[str],
+    plugins_dir: Path | None,
     locate: _Locator,
     issues: list[ConfigIssue],
 ) -> ProviderSettings | None:
@@ -195,8 +226,11 @@ def _provider(
         issues.append(locate.issue(f"'providers.{name}' must be a table", (), name))
         return None
     kind = table.get("kind", name)
-    if not isinstance(kind, str) or kind not in known_kinds:
-        known = ", ".join(sorted(known_kinds))
+    if not isinstance(kind, str) or (
+        kind not in known_kinds and kind not in plugin_kinds(plugins_dir)
+    ):
+        # Plugins are looked for only here, when a kind is not built in.
+        known = ", ".join(sorted({*known_kinds, *plugin_kinds(plugins_dir)}))
         issues.append(
             locate.issue(
                 f"provider '{name}' has unknown kind '{kind}' (known: {known})",
@@ -231,6 +265,11 @@ def _provider(
                 issues.append(
                     locate.issue("'max_connections' must be a positive whole number", section, key)
                 )
+        elif key == "default_temperature":
+            if _non_negative_number(value):
+                fields[key] = float(value)
+            else:
+                issues.append(locate.issue(f"'{key}' must be a number >= 0", section, key))
         elif key == "headers":
             if isinstance(value, Mapping) and all(isinstance(v, str) for v in value.values()):
                 fields["headers"] = dict(value)
@@ -261,6 +300,11 @@ def _as_raw(config: Config) -> dict[str, Any]:
         raw["default_model"] = config.default_model
     if config.fast_model:
         raw["fast_model"] = config.fast_model
+    if config.plugins_dir is not None:
+        raw["plugins_dir"] = str(config.plugins_dir)
+    for key in ("default_temperature", "session_budget_usd"):
+        if getattr(config, key) is not None:
+            raw[key] = getattr(config, key)
     providers: dict[str, Any] = {}
     for name, settings in config.providers.items():
         table: dict[str, Any] = {"kind": settings.kind, "headers": dict(settings.headers)}
@@ -275,6 +319,8 @@ def _as_raw(config: Config) -> dict[str, Any]:
                 table[key] = settings.timeouts[limit]
         if settings.max_connections is not None:
             table["max_connections"] = settings.max_connections
+        if settings.default_temperature is not None:
+            table["default_temperature"] = settings.default_temperature
         if settings.oauth is not None:
             table["oauth"] = settings.oauth.as_table()
         table.update(settings.options)
@@ -307,6 +353,10 @@ def _snake_keys(overrides: Mapping[str, Any]) -> dict[str, Any]:
             }
         out[snake] = value
     return out
+
+
+def _non_negative_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
 
 
 def _decode_error_line(message: str) -> int | None:

@@ -8,9 +8,11 @@ each normalized event to `emit` as it arrives and returns the whole result.
 from __future__ import annotations
 
 import asyncio
+import importlib
+import logging
 import os
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -36,6 +38,8 @@ from switchboard.protocol.errors import ErrorCode, ErrorData
 from switchboard.protocol.validation import InvalidParams
 
 from .adapters import adapter_for, kinds, listed_kinds
+from .adapters.plugins import PluginProvider, registry_for
+from .auth.credential_chains import chain_found
 from .auth.credential_store import CredentialStore
 from .auth.credentials import credential_hint, find_credential
 from .auth.redact import redact
@@ -48,8 +52,17 @@ from .base import (
     StreamDecoder,
 )
 from .catalog.calibration import Calibration
+from .catalog.capability_check import check_capabilities
+from .catalog.cost_guard import check_max_cost, check_session_budget
 from .catalog.counting import TokenCounter
 from .catalog.directory import ModelDirectory
+from .catalog.model_choice import (
+    PROVIDER_ALIASES,
+    ModelChoice,
+    ProviderLookup,
+    canonical_provider,
+    choose_model,
+)
 from .catalog.models import Catalog, MalformedModelId, closest_provider, parse_model_id
 from .catalog.pricing import cost_of, cost_sum, reported_cost, usage_sum
 from .catalog.shaping import answer_room, input_upper_bound, shape
@@ -59,6 +72,8 @@ from .wire.accumulator import ChatAccumulator
 from .wire.framing import framer_for
 from .wire.http import HttpRequest
 from .wire.transport import DEFAULT_MAX_CONNECTIONS, Timeouts, Transport, Waiting
+
+log = logging.getLogger("switchboard.models")
 
 Emit = Callable[[ChatEvent], None]
 #: for APIs without prefill: the partial answer goes as the assistant's turn, then this
@@ -83,13 +98,13 @@ class ChatFailed(ProviderError):
             supported=error.supported,
         )
         self.partial = partial
+        self._failure = error
 
     def data(self) -> ErrorData:
         """The error's data with the answer so far, so a client that streamed nothing
         (no partialResultToken) loses nothing."""
-        data = super().data()
-        if self.partial is not None:
-            data.partial = self.partial
+        data = self._failure.data()  # every field of the failure, whoever adds one
+        data.partial = self.partial
         return data
 
 
@@ -101,6 +116,16 @@ class ProviderCall:
     settings: ProviderSettings
     adapter: Adapter
     credential: Credential | None
+    #: a chat's `timeout`, and the event-loop time by which the whole call must be done
+    timeout_s: float | None = None
+    deadline: float | None = None
+
+    def timeouts(self) -> Timeouts:
+        """The provider's limits, and the request's own timeout from the call's start."""
+        limits = stream_timeouts(self.settings)
+        if self.timeout_s is None:
+            return limits
+        return replace(limits, request_s=self.timeout_s, request_deadline=self.deadline)
 
 
 class ChatEngine:
@@ -114,12 +139,18 @@ class ChatEngine:
         model_cache_dir: Path | None = None,
         store: CredentialStore | None = None,
         calibration: Calibration | None = None,
+        session_spent: Callable[[], float] | None = None,
     ) -> None:
         self.config = config
+        #: USD the session has spent so far, for `session_budget_usd` (the server's ledger)
+        self.session_spent = session_spent or _nothing_spent
+        self._noted_choices: set[str] = set()
         self.calibration = calibration or Calibration(None)
         self._background: set[asyncio.Future[None]] = set()
         self.transport = transport or Transport()
-        self.catalog = catalog or Catalog.load()
+        self._catalog = catalog or Catalog.load()
+        #: providers that plugins add; read on the first need of one that is not built in
+        self.plugins = registry_for(config.plugins_dir)
         self._environ = environ
         self.store = store
         self._authenticators: dict[tuple[str, Credential | None], Authenticator | None] = {}
@@ -128,6 +159,7 @@ class ChatEngine:
 
     def reconfigure(self, config: Config) -> None:
         self.config = config
+        self.plugins = registry_for(config.plugins_dir)
         self._authenticators.clear()
 
     async def aclose(self) -> None:
@@ -136,8 +168,33 @@ class ChatEngine:
 
     # ---- providers and models --------------------------------------------
 
+    @property
+    def catalog(self) -> Catalog:
+        """The packaged catalog, with the plugins' models once a plugin was asked for."""
+        return self.plugins.catalog_over(self._catalog)
+
+    @catalog.setter
+    def catalog(self, catalog: Catalog) -> None:
+        self._catalog = catalog
+
     def provider_ids(self) -> list[str]:
-        return sorted({*listed_kinds(), *self.config.providers})
+        """Every provider: built in, configured, and added by plugins (read afresh)."""
+        added = [p.id for p in self.plugins.providers().values() if p.listed]
+        return sorted({*listed_kinds(), *added, *self.config.providers})
+
+    def knows(self, provider: str) -> bool:
+        """Whether `provider` exists; plugins are read (afresh) only for a kind not built in."""
+        configured = self.config.providers.get(provider)
+        kind = configured.kind if configured is not None else provider
+        if kind in kinds():
+            return configured is not None or kind in listed_kinds()
+        plugin = self.plugins.providers().get(kind)
+        return plugin is not None and (configured is not None or plugin.listed)
+
+    def plugin(self, provider: str) -> PluginProvider | None:
+        """The plugin behind a provider, as last read; None for a built-in kind."""
+        kind = self.settings(provider).kind
+        return None if kind in kinds() else self.plugins.known().get(kind)
 
     def settings(self, provider: str) -> ProviderSettings:
         configured = self.config.providers.get(provider)
@@ -145,11 +202,24 @@ class ChatEngine:
             return configured
         if provider in kinds():
             return ProviderSettings(id=provider, kind=provider)
+        plugin = self.plugins.known().get(provider)
+        if plugin is not None and plugin.listed:
+            return ProviderSettings(id=provider, kind=provider)
         raise self.unknown_provider(provider)
 
     def adapter(self, provider: str, model: str | None = None) -> Adapter:
         """The provider's translator; for a model, the one its catalog `api` names."""
         kind = self.settings(provider).kind
+        if kind not in kinds():
+            plugin = self.plugins.known().get(kind)
+            if plugin is None:
+                raise ProviderError(
+                    ErrorCode.UNKNOWN_PROVIDER,
+                    f"{provider}: its provider plugin '{kind}' is gone or broken "
+                    "(switchboard doctor shows why)",
+                    provider=provider,
+                )
+            return plugin.adapter
         extras = self.catalog.entry_extras(kind, model) if model else None
         return adapter_for(kind, extras.api if extras else None)
 
@@ -219,13 +289,27 @@ class ChatEngine:
         credential = self.credential(provider)
         if self.settings(provider).oauth is not None:
             return self.authenticator(provider, adapter, credential) is not None
-        if credential is not None or not adapter.api_key_envs:
+        if credential is not None:
             return True
-        return self.authenticator(provider, adapter, credential) is not None
+        try:
+            authenticator = self.authenticator(provider, adapter, credential)
+        except ProviderError:  # a bad option in its table: the chat says which
+            return False
+        if authenticator is None:
+            return not adapter.api_key_envs
+        return chain_found(authenticator)  # AWS, Google: found on this machine, or not
+
+    def provider_id(self, name: str) -> str:
+        """The provider a name or alias (`google`, `grok`, `claude`) stands for;
+        unknownProvider, with the closest name, when there is none."""
+        provider = canonical_provider(name, self.provider_ids())
+        if provider not in self.provider_ids():
+            raise self.unknown_provider(name)
+        return provider
 
     def unknown_provider(self, provider: str) -> ProviderError:
         known = self.provider_ids()
-        closest = closest_provider(provider, known)
+        closest = closest_provider(provider, [*known, *PROVIDER_ALIASES])
         hint = f"did you mean '{closest}'?" if closest else f"use one of: {', '.join(known)}"
         return ProviderError(
             ErrorCode.UNKNOWN_PROVIDER,
@@ -235,14 +319,53 @@ class ChatEngine:
             supported=known,
         )
 
+    def warm_up(self) -> None:
+        """Load, while the server is idle, what a first chat would otherwise load on its path:
+        httpx and the pooled client with its TLS context, the catalog, and the translator of
+        the default model's provider."""
+        self.transport.client()
+        # httpcore imports its asyncio backend (anyio's) only when a first request waits.
+        for backend in ("anyio._backends._asyncio", "httpcore._backends.anyio"):
+            importlib.import_module(backend)
+        try:
+            target = self.resolve(None)
+            self.adapter(target.provider, target.model)
+            for provider in self.config.providers:
+                self.models.listing(provider)  # imports its translator too
+        except ProviderError as error:
+            log.debug("warm-up: %s", error.message)
+
     def default_model(self) -> str:
         return self.config.default_model or self.catalog.default_model()
 
     def fast_model(self) -> str:
         return self.config.fast_model or self.catalog.default_fast_model()
 
-    def resolve(self, model: str | None) -> ModelTarget:
+    def choose_model(self, model: str | None) -> ModelChoice:
+        """The `provider/model` a request means: an alias's provider, a bare name's first
+        provider with credentials (logged as a warning once, and noted for the result)."""
         wanted = model or self.default_model()
+        lookup = ProviderLookup(
+            provider_ids=KnownProviders(self),
+            kind_of=lambda provider: self.settings(provider).kind,
+            has_credentials=self.has_credentials,
+            lists_model=lambda provider, name: self.models.listed(provider, name) is not None,
+        )
+        try:
+            choice = choose_model(wanted, self.catalog, lookup)
+        except MalformedModelId as error:
+            raise InvalidParams(redact(f"invalid params: model: {error}"), "model") from None
+        if choice.note and choice.note not in self._noted_choices:
+            self._noted_choices.add(choice.note)
+            log.warning("%s", choice.note)
+        return choice
+
+    def resolve(self, model: str | None) -> ModelTarget:
+        return self.target(self.choose_model(model).model_id)
+
+    def target(self, model_id: str) -> ModelTarget:
+        """A `provider/model` id's provider, wire name and catalog entry."""
+        wanted = model_id
         try:
             provider, name = parse_model_id(wanted)
         except MalformedModelId as error:
@@ -253,7 +376,7 @@ class ChatEngine:
                 f"model '{wanted}' is not of the form provider/model",
                 suggestion=f"for example '{self.default_model()}'",
             ) from None
-        if provider not in self.provider_ids():
+        if not self.knows(provider):
             raise self.unknown_provider(provider)
         kind = self.settings(provider).kind
         listed = self.models.listed(provider, name) is not None
@@ -334,7 +457,7 @@ class ChatEngine:
                 request,
                 provider=target.provider,
                 parse_error=adapter.parse_error,
-                timeouts=stream_timeouts(call.settings),
+                timeouts=call.timeouts(),
                 max_connections=call.settings.max_connections or DEFAULT_MAX_CONNECTIONS,
             )
             try:
@@ -367,9 +490,13 @@ class ChatEngine:
         `continuing`: the partial answer of an interrupted call, which the run asks the
         provider to continue; its result is that partial plus the continuation.
         """
-        target = self.resolve(params.model)
+        choice = self.choose_model(params.model)
+        target = self.target(choice.model_id)
         settings = self.settings(target.provider)
         adapter = self.adapter(target.provider, target.model)
+        check_capabilities(params, target, self.models.listed(target.provider, target.model))
+        self.check_budget()
+        params = self.with_default_temperature(params, settings)
         before: Continued | None = None
         if continuing is not None:
             before = Continued(continuing, self._first_call_usage(params, target, continuing))
@@ -379,6 +506,10 @@ class ChatEngine:
         credential = self.signed_in_credential(target.provider, settings, adapter)
         estimate = InputEstimate(self, params, target)
         shaped = shape(params, target, adapter, estimate.calibrated, input_upper_bound(params))
+        warnings = [choice.note] if choice.note else []
+        warnings += shaped.warnings
+        if (unchecked := self._guarded(params, target, shaped.params, estimate)) is not None:
+            warnings.append(unchecked)
         return ChatRun(
             self,
             shaped.params,
@@ -386,10 +517,55 @@ class ChatEngine:
             settings,
             adapter,
             credential,
-            shaped.warnings,
+            tuple(warnings),
             estimate,
             before=before,
         )
+
+    def check_budget(self) -> None:
+        """Refuse any request once the session has spent its `session_budget_usd`."""
+        check_session_budget(self.config.session_budget_usd, self.session_spent())
+
+    def _guarded(
+        self,
+        params: ChatParams,
+        target: ModelTarget,
+        shaped_params: ChatParams,
+        estimate: InputEstimate,
+    ) -> str | None:
+        """Refuse, before sending, a request whose worst case is over its maxCostUsd;
+        a warning when that could not be checked (the model has no price)."""
+        if params.max_cost_usd is None:
+            return None
+
+        def price_of(input_tokens: int, output_tokens: int) -> float | None:
+            usage = Usage(input_tokens=input_tokens, output_tokens=output_tokens)
+            cost = self.cost(target, usage)
+            return cost.total_usd if cost is not None else None
+
+        longest = shaped_params.max_tokens or answer_room(target, input_upper_bound(params))
+        return check_max_cost(
+            target,
+            params.max_cost_usd,
+            price_of,
+            longest,
+            input_upper_bound(params),
+            estimate.calibrated,
+        )
+
+    def with_default_temperature(
+        self, params: ChatParams, settings: ProviderSettings
+    ) -> ChatParams:
+        """A chat that names no temperature gets the provider's `default_temperature`,
+        else the config's; with neither, the provider's own default applies."""
+        if params.temperature is not None:
+            return params
+        default = settings.default_temperature
+        if default is None:
+            default = self.config.default_temperature
+        if default is None:
+            return params
+        return params.model_copy(update={"temperature": default})
 
     def _first_call_usage(
         self, params: ChatParams, target: ModelTarget, partial: ChatResult
@@ -453,6 +629,7 @@ class ChatRun:
         self._emit: Emit = _ignore
         self._started = False
         self._stop: StopEvent | None = None
+        self._decoder: StreamDecoder | None = None
 
     async def execute(self, emit: Emit) -> ChatResult:
         self._emit = emit if self._before is None else self._before.forwarding(emit)
@@ -479,7 +656,7 @@ class ChatRun:
             self._engine.calibrate_later(self._estimate, self.accumulator.usage.input_tokens)
         self._release_stop()
         cost = self._engine.cost(target, self.accumulator.usage)
-        return self._joined(self.accumulator.result(cost, warnings))
+        return self._joined(self._result(cost, warnings))
 
     def _joined(self, result: ChatResult) -> ChatResult:
         """A continuation's result: the interrupted call's partial, then this one's answer."""
@@ -503,20 +680,31 @@ class ChatRun:
             self._settings,
             self._credential,
         )
+        timeout = self._params.timeout
+        deadline = asyncio.get_running_loop().time() + timeout if timeout else None
+
+        def new_decoder() -> StreamDecoder:
+            self._decoder = adapter.decoder(target)
+            return self._decoder
+
         await self._engine.stream(
-            ProviderCall(target, settings, adapter, credential),
+            ProviderCall(target, settings, adapter, credential, timeout, deadline),
             lambda: adapter.build_request(self._params, target, settings, credential),
-            lambda: adapter.decoder(target),
+            new_decoder,
             self._deliver,
             self._emit,
         )
 
+    def _result(self, cost: Cost | None, warnings: list[str] | None = None) -> ChatResult:
+        """The answer so far, with what the provider said about it besides (a decoder's
+        `provider_metadata`, for the adapters that keep one)."""
+        metadata = getattr(self._decoder, "provider_metadata", None)
+        return self.accumulator.result(cost, warnings, metadata or None)
+
     def partial(self) -> ChatResult | None:
         if not self.accumulator.has_content and self._before is None:
             return None
-        return self._joined(
-            self.accumulator.result(self._engine.cost(self.target, self.accumulator.usage))
-        )
+        return self._joined(self._result(self._engine.cost(self.target, self.accumulator.usage)))
 
     def _deliver(self, events: list[Any]) -> None:
         for event in map(without_secrets, events):
@@ -540,7 +728,31 @@ class ChatRun:
     def _start(self) -> None:
         if not self._started:
             self._started = True
+            self.accumulator.mark_started()
             self._emit(StartedEvent(id=self.accumulator.id, model=self.accumulator.model))
+
+
+class KnownProviders(Sequence[str]):
+    """The provider ids, for a model choice: asking for one (`in`) reads no plugin for a
+    built-in provider (`ChatEngine.knows`); listing them all reads the plugins."""
+
+    def __init__(self, engine: ChatEngine) -> None:
+        self._engine = engine
+        self._all: list[str] | None = None
+
+    def __contains__(self, provider: object) -> bool:
+        return isinstance(provider, str) and self._engine.knows(provider)
+
+    def _ids(self) -> list[str]:
+        if self._all is None:
+            self._all = self._engine.provider_ids()
+        return self._all
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._ids()[index]
+
+    def __len__(self) -> int:
+        return len(self._ids())
 
 
 def estimated_usage(kind: str, model: str, params: ChatParams, output: str) -> Usage:
@@ -586,6 +798,10 @@ def stream_timeouts(settings: ProviderSettings) -> Timeouts:
 
 def _ignore(event: ChatEvent) -> None:
     pass
+
+
+def _nothing_spent() -> float:
+    return 0.0
 
 
 def continuation_params(params: ChatParams, partial: ChatResult, prefill: bool) -> ChatParams:
@@ -641,7 +857,7 @@ class Continued:
             update={
                 "id": self.partial.id,
                 "content": content + following,
-                "usage": usage_sum(self.usage, result.usage),
+                "usage": usage_sum(self.usage, result.usage).with_total(),
                 "cost": cost_sum(before_cost, result.cost),
                 "resumed": True,
             }
@@ -649,11 +865,11 @@ class Continued:
 
 
 def error_code(code: str) -> ErrorCode:
-    """A normalized code from an error event; an unknown one counts as the provider's."""
+    """A normalized code from an error event; one that is none of them is `unknown`."""
     try:
         return ErrorCode(code)
     except ValueError:
-        return ErrorCode.PROVIDER_UNAVAILABLE
+        return ErrorCode.UNKNOWN
 
 
 class InputEstimate:

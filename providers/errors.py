@@ -15,7 +15,7 @@ from typing import Any
 
 from switchboard.protocol.errors import ErrorCode, ErrorData
 
-from .auth.redact import redact
+from .auth.redact import MASK, redact
 
 _CONTEXT_LENGTH = re.compile(
     r"prompt is too long|context[_ ]length|maximum context|context window|too many tokens"
@@ -38,6 +38,12 @@ _OVERLOADED = re.compile(r"overloaded|unavailable|capacity", re.IGNORECASE)
 RETRYABLE = frozenset(
     {ErrorCode.RATE_LIMITED, ErrorCode.PROVIDER_UNAVAILABLE, ErrorCode.NETWORK, ErrorCode.TIMEOUT}
 )
+#: the most of a provider's error body that errors carry (`providerError`)
+MAX_PROVIDER_ERROR_CHARS = 16 * 1024
+_CREDENTIAL_KEY = re.compile(
+    r"(?i)^(?:x-)?(?:authorization|api[-_]?key|secret|client[-_]?secret|password|token"
+    r"|(?:access|refresh|id|session)[-_]?token|credentials?|signature|cookie)$"
+)
 
 
 class ProviderError(Exception):
@@ -54,6 +60,10 @@ class ProviderError(Exception):
         suggestion: str | None = None,
         supported: list[str] | None = None,
         retryable: bool | None = None,
+        capability: str | None = None,
+        estimated_cost_usd: float | None = None,
+        limit_usd: float | None = None,
+        spent_usd: float | None = None,
     ) -> None:
         self.code = code
         self._retryable = retryable
@@ -63,7 +73,17 @@ class ProviderError(Exception):
         self.retry_after_ms = retry_after_ms
         self.suggestion = redact(suggestion) if suggestion else None
         self.supported = supported
+        self.capability = capability
+        self.estimated_cost_usd = estimated_cost_usd
+        self.limit_usd = limit_usd
+        self.spent_usd = spent_usd
+        self.provider_error: Any = None
         super().__init__(self.message)
+
+    def with_body(self, body: bytes | Any) -> ProviderError:
+        """This error, carrying the provider's raw error body (redacted) as `providerError`."""
+        self.provider_error = provider_error_body(body)
+        return self
 
     @property
     def retryable(self) -> bool:
@@ -78,6 +98,11 @@ class ProviderError(Exception):
             retry_after_ms=self.retry_after_ms,
             suggestion=self.suggestion,
             supported=self.supported,
+            capability=self.capability,
+            estimated_cost_usd=self.estimated_cost_usd,
+            limit_usd=self.limit_usd,
+            spent_usd=self.spent_usd,
+            provider_error=self.provider_error,
         )
 
 
@@ -108,7 +133,9 @@ def classify(status: int | None, message: str, error_type: str | None = None) ->
         return ErrorCode.CONTENT_FILTERED
     if _UNKNOWN_MODEL.search(wording) and "model" in wording.lower():
         return ErrorCode.UNKNOWN_MODEL
-    return ErrorCode.INVALID_REQUEST
+    if status in (400, 422):
+        return ErrorCode.INVALID_REQUEST
+    return ErrorCode.UNKNOWN  # a status none of the rules above knows (409, 418, 451, ...)
 
 
 def _classify_in_stream(wording: str) -> ErrorCode:
@@ -150,6 +177,36 @@ def retry_after_ms(headers: Mapping[str, str]) -> int | None:
     except (TypeError, ValueError):
         return None
     return max(0, int((when.timestamp() - time.time()) * 1000))
+
+
+def provider_error_body(body: bytes | Any) -> Any:
+    """A provider's error body for the client to see: its JSON, else its text, with every
+    string redacted and every value under a credential-like key masked."""
+    if not isinstance(body, bytes):
+        return _redacted_json(body)
+    text = body[:MAX_PROVIDER_ERROR_CHARS].decode("utf-8", errors="replace")
+    try:
+        parsed = json_body(body) if len(body) <= MAX_PROVIDER_ERROR_CHARS else None
+        if parsed is not None:
+            return _redacted_json(parsed)
+    except RecursionError:  # nested past what is worth showing: the text will do
+        pass
+    return redact(text) or None
+
+
+def _redacted_json(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list):
+        return [_redacted_json(item) for item in value]
+    if isinstance(value, dict):
+        return {
+            redact(str(key)): MASK
+            if isinstance(item, str) and item and _CREDENTIAL_KEY.match(str(key))
+            else _redacted_json(item)
+            for key, item in value.items()
+        }
+    return value
 
 
 def json_body(body: bytes) -> Any:

@@ -8,6 +8,8 @@ from pathlib import Path
 APP_NAME = "switchboard"
 CONFIG_ENV = "SWITCHBOARD_CONFIG"
 DATA_DIR_ENV = "SWITCHBOARD_DATA_DIR"
+#: beside the config file: provider plugins (`plugins_dir` in the config overrides it)
+PLUGINS_FOLDER = "providers"
 
 
 def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -20,6 +22,11 @@ def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     import platformdirs
 
     return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
+
+
+def default_plugins_dir(config_file: Path) -> Path:
+    """`<config dir>/providers/`: the folder of the config file in use."""
+    return config_file.parent / PLUGINS_FOLDER
 
 
 def data_dir() -> Path:

@@ -8,7 +8,6 @@ when there is one to open, and prints the URL either way.
 from __future__ import annotations
 
 import asyncio
-import getpass
 import os
 import sys
 from collections.abc import Callable, Coroutine
@@ -24,6 +23,7 @@ from switchboard.providers.auth.signin import (
 from switchboard.providers.errors import ProviderError
 
 from .reports import engine_for
+from .secret_input import NoKeyInput, read_secret
 
 Out = Callable[[str], None]
 
@@ -75,10 +75,21 @@ def set_key(
     provider: str,
     config_file: str | None,
     *,
-    read_key: Callable[[str], str] = getpass.getpass,
+    read_key: Callable[[str], str] = read_secret,
     out: Out = print,
 ) -> int:
-    key = read_key(f"API key for {provider} (not shown): ").strip()
+    try:
+        key = read_key(f"API key for {provider} (not shown): ").strip()
+    except NoKeyInput:
+        out(
+            f"error: no API key for {provider}: there is no terminal to ask on and stdin "
+            f"gave none; run this in a terminal, or pipe the key in: "
+            f"printf '%s\\n' \"$KEY\" | switchboard set-key {provider}"
+        )
+        return 2
+    except KeyboardInterrupt:
+        out("cancelled")
+        return 130
     if not key:
         out("no key given; nothing changed")
         return 2

@@ -13,7 +13,7 @@ import logging
 import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcException, JsonRpcInternalError, JsonRpcInvalidParams
@@ -66,6 +66,23 @@ class SwitchboardServer(LanguageServer):
         self._runtime: Runtime | None = None
         self._runtime_lock = threading.Lock()
         self._config_reported = False
+        self._plugin_problems_shown: set[str] = set()
+
+    def report_plugin_problems(self) -> None:
+        """Provider plugins that broke since the last report, each shown once (again if it
+        breaks again after a fix); read only when a request needed the plugins."""
+        runtime = self._runtime
+        if runtime is None or not runtime.engine.plugins.loaded:
+            return
+        current = {str(problem) for problem in runtime.engine.plugins.last_problems}
+        for problem in sorted(current - self._plugin_problems_shown):
+            self.window_show_message(
+                lsp.ShowMessageParams(
+                    type=lsp.MessageType.Error,
+                    message=f"Switchboard provider plugin: {problem}",
+                )
+            )
+        self._plugin_problems_shown = current
 
     def report_config_once(self) -> None:
         """The config's issues, shown once, before the first answer that depends on the config."""
@@ -87,7 +104,8 @@ class SwitchboardServer(LanguageServer):
         return writer if hasattr(writer, "pending_bytes") else None  # type: ignore[return-value]
 
     def send_progress(self, token: int | str, value: dict[str, Any]) -> None:
-        self.protocol.notify(lsp.PROGRESS, lsp.ProgressParams(token=token, value=value))
+        protocol = cast(SwitchboardProtocol, self.protocol)
+        protocol.notify_json(lsp.PROGRESS, {"token": token, "value": value})
 
     def client_supports_work_done(self) -> bool:
         window = getattr(self.client_capabilities, "window", None)
@@ -111,7 +129,10 @@ def _translate_errors(
         ls.report_config_once()
         try:
             with in_flight(ls):  # a shutdown waits for it, then cancels it
-                return await getattr(handlers, name)(ls, raw)
+                try:
+                    return await getattr(handlers, name)(ls, raw)
+                finally:
+                    ls.report_plugin_problems()
         except asyncio.CancelledError:
             if is_shutting_down(ls):
                 raise shutting_down(None) from None
@@ -137,7 +158,7 @@ def _translate_errors(
 def _warm_up(ls: SwitchboardServer) -> None:
     """Build the runtime and import the handlers off the event loop."""
     try:
-        ls.runtime()
+        ls.runtime().engine.warm_up()
         importlib.import_module(HANDLERS)
     except Exception:
         logger.exception("warm-up failed")
@@ -179,6 +200,7 @@ def create_server(config_file: str | Path | None = None) -> SwitchboardServer:
         attach_client_handler(send_log)
         await loop.run_in_executor(None, _warm_up, ls)
         ls.report_config_once()
+        ls.report_plugin_problems()  # read only if the config named a plugin's kind
 
     @server.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
     def on_configuration(ls: SwitchboardServer, params: lsp.DidChangeConfigurationParams) -> None:

@@ -30,7 +30,16 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument("prompt", help="what to ask")
     chat.add_argument("-m", "--model", help="provider/model (default: the configured default)")
     chat.add_argument("--system", help="a system prompt")
-    chat.add_argument("--max-tokens", type=int)
+    chat.add_argument(
+        "--max-tokens",
+        type=int,
+        metavar="N",
+        help="cap the answer at N tokens "
+        "(default: as many as the model and its context window allow)",
+    )
+    chat.add_argument(
+        "-v", "--verbose", action="store_true", help="also print the server's log messages"
+    )
 
     commands.add_parser("models", help="the model catalog, marking which have credentials")
     commands.add_parser("doctor", help="config, data dir, credentials and tokenizer status")
@@ -81,6 +90,7 @@ def _run(args: argparse.Namespace) -> int:
             system=args.system,
             max_tokens=args.max_tokens,
             config=args.config,
+            verbose=args.verbose,
         )
     if args.command == "models":
         from .reports import print_models

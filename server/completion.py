@@ -175,6 +175,7 @@ class CompletionService:
         if result.usage is not None:
             changed = runtime.ledger.record(result.model, result.usage, result.cost)
             self._usage_notices().offer(changed.to_wire())
+            runtime.announce_budget(self.ls.window_show_message)
         if settings.mode == "block":
             text = end_of_block(result.text, cursor.indentation, settings.block_max_lines)
         else:

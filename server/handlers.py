@@ -35,10 +35,11 @@ from switchboard.protocol.methods import USAGE_CHANGED
 from switchboard.protocol.tokens import CountTokensParams, CountTokensResult
 from switchboard.protocol.usage import UsageParams
 from switchboard.protocol.validation import InvalidParams, parse_params
+from switchboard.providers.auth.credential_chains import CredentialChain
 from switchboard.providers.auth.redact import redact
 from switchboard.providers.auth.signin import Accounts, PendingSignIn, SignInOutcome
 from switchboard.providers.catalog.tokens import count_text
-from switchboard.providers.engine import ChatFailed, ChatRun
+from switchboard.providers.engine import ChatEngine, ChatFailed, ChatRun
 from switchboard.providers.errors import ProviderError
 
 from .journal import CallRecorder, params_digest
@@ -61,9 +62,8 @@ _GROWS_OUTPUT = frozenset({"text", "thinking", "toolUseDelta"})
 async def models(ls: SwitchboardServer, raw: Any) -> dict[str, Any]:
     params = parse_params(ModelsParams, raw)
     engine = ls.runtime().engine
-    if params.provider is not None and params.provider not in engine.provider_ids():
-        raise engine.unknown_provider(params.provider)
-    listed = await engine.models.models(params.provider, refresh=params.refresh)
+    provider = engine.provider_id(params.provider) if params.provider is not None else None
+    listed = await engine.models.models(provider, refresh=params.refresh)
     return ModelsResult(models=listed).to_wire()
 
 
@@ -79,15 +79,48 @@ async def providers(ls: SwitchboardServer, raw: Any) -> dict[str, Any]:
             ProviderInfo(
                 id=provider,
                 name=adapter.display_name if provider == adapter.kind else provider,
+                icon=adapter.icon or adapter.kind,
                 base_url=redact(engine.base_url(provider)),
                 auth=ProviderAuth(
                     methods=_auth_methods(ls, provider),
                     status="signedIn" if signed_in else "signedOut",
-                    source=credential.source if credential else None,
+                    source=credential.source if credential else _chain_source(engine, provider),
                 ),
+                **_version_and_features(engine, provider),
             )
         )
     return ProvidersResult(providers=found).to_wire()
+
+
+def _chain_source(engine: ChatEngine, provider: str) -> str | None:
+    """Where a cloud's credential chain (AWS, Google) found its credentials, if it did."""
+    try:
+        authenticator = engine.authenticator(provider, engine.adapter(provider), None)
+    except ProviderError:
+        return None
+    if isinstance(authenticator, CredentialChain):
+        return authenticator.credentials_source()
+    return None
+
+
+def _version_and_features(engine: ChatEngine, provider: str) -> dict[str, Any]:
+    """A plugin's own version and features; a built-in provider's are the server's version
+    and what its catalog models can do."""
+    from . import __version__
+
+    plugin = engine.plugin(provider)
+    if plugin is not None:
+        return {"version": plugin.version or __version__, "features": list(plugin.features)}
+    kind = engine.settings(provider).kind
+    catalog = engine.catalog
+    models = catalog.models(kind) if kind in catalog.provider_ids() else []
+    features = ["chat", "streaming"]
+    features += [
+        name
+        for name in ("tools", "images", "thinking", "fim")
+        if any(getattr(info.capabilities, name) for info in models)
+    ]
+    return {"version": __version__, "features": features}
 
 
 def _auth_methods(ls: SwitchboardServer, provider: str) -> list[Any]:
@@ -140,6 +173,8 @@ def sign_in_result(started: PendingSignIn | SignInOutcome) -> SignInResult:
         user_code=prompt.user_code,
         verification_uri=prompt.verification_uri,
         auth_url=prompt.auth_url,
+        callback_url=prompt.callback_url,
+        callback_port=prompt.callback_port,
         expires_in=prompt.expires_in,
     )
 
@@ -256,6 +291,8 @@ async def chat(ls: SwitchboardServer, raw: Any) -> dict[str, Any]:
     except BaseException:
         recorder.finish("failed", result=_wire(continuing))
         raise
+    if run.target.id != model:
+        recorder.resolved(run.target.id)
     return await _run_chat(ls, params, run, recorder)
 
 
@@ -290,6 +327,7 @@ async def _run_chat(
         recorder.finish(status, result=answer, usage=answer["usage"], cost=answer.get("cost"))
         changed = runtime.ledger.record(chat_result.model, chat_result.usage, chat_result.cost)
         ls.protocol.notify(USAGE_CHANGED, changed.to_wire())
+        runtime.announce_budget(ls.window_show_message)
         return answer
     except asyncio.CancelledError:
         result = run.partial()

@@ -15,6 +15,7 @@ from typing import Any, TextIO
 from switchboard.providers.paths import data_dir
 
 from .journal_store import JournalStore, StoredCall
+from .terminal_text import printable
 
 COLUMNS = ("STARTED", "STATUS", "MODEL", "TIME", "TOKENS", "COST", "ID", "TEXT")
 
@@ -63,9 +64,10 @@ def print_call(call_id: str, out: TextIO = sys.stdout) -> int:
     print(f"tokens:   {_tokens(call.usage)}", file=out)
     print(f"cost:     {_cost(call.cost)}", file=out)
     if call.error:
-        print(f"error:    {call.error.get('code', '')} {call.error.get('message', '')}", file=out)
+        error = f"{call.error.get('code', '')} {call.error.get('message', '')}"
+        print(f"error:    {printable(error)}", file=out)
     print("", file=out)
-    print(_transcript(call.events or []), file=out)
+    print(printable(_transcript(call.events or [])), file=out)
     return 0
 
 
@@ -82,8 +84,8 @@ def _row(call: StoredCall) -> tuple[str, ...]:
         _duration(call.duration_ms),
         _tokens(call.usage),
         _cost(call.cost),
-        call.id,
-        call.text_preview,
+        printable(call.id),
+        printable(call.text_preview),
     )
 
 

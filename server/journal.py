@@ -220,6 +220,14 @@ class CallRecorder:
         """A resumed call: its new batches follow the ones it has."""
         self._seq = batches
 
+    def resolved(self, model_id: str) -> None:
+        """The `provider/model` the call went to, once an alias or a bare name is resolved:
+        history lists it there, not under what the client wrote."""
+        if not self._journal.enabled:
+            return
+        call_id = self.call_id
+        self._journal.submit(lambda store: store.rename(call_id, model_id))
+
     def add(self, event: dict[str, Any]) -> None:
         kind = event["type"]
         if kind == "text" and self._run_kind == "text":  # the hot path: one more delta

@@ -17,6 +17,7 @@ from typing import Any
 
 logger = logging.getLogger("switchboard.journal")
 
+CACHE_KIB = 256
 BUSY_TIMEOUT_MS = 10_000
 PREVIEW_CHARS = 80
 LEGACY_FILE = "journal.jsonl"
@@ -132,6 +133,9 @@ class JournalStore:
         db.execute("PRAGMA journal_mode = WAL")
         # A process crash loses nothing in WAL mode at NORMAL; only a power cut could.
         db.execute("PRAGMA synchronous = NORMAL")
+        # SQLite's default page cache (2 MB) would fill as the file grows, and stay: the
+        # journal appends and looks calls up by id, for which a small cache is enough.
+        db.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         db.executescript(SCHEMA)
         self._db = db
         self.recover()
@@ -205,6 +209,13 @@ class JournalStore:
                 (model, provider, time.time(), digest, self.pid, self.token, call_id),
             )
             return "new", None
+
+    def rename(self, call_id: str, model_id: str) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE calls SET model = ?, provider = ? WHERE id = ? AND owner_pid = ?",
+                (model_id, model_id.partition("/")[0], call_id, self.pid),
+            )
 
     def append(self, call_id: str, seq: int, events: list[dict[str, Any]]) -> None:
         batch = json.dumps(events, separators=(",", ":"), ensure_ascii=False)

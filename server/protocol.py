@@ -10,12 +10,14 @@ keeps open documents as line indexes, so that an edit costs what it changes.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Generator
 from typing import Any
 from urllib.parse import unquote
 
 import attrs
+import orjson
 from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcInvalidParams
 from pygls.protocol import JsonRPCNotification, JsonRPCRequestMessage, LanguageServerProtocol
@@ -95,6 +97,23 @@ class SwitchboardProtocol(LanguageServerProtocol):
 
     def _reject(self, rejected: Rejected) -> None:
         self._send_data(rejected.to_wire())
+
+    def notify_json(self, method: str, params: dict[str, Any]) -> None:
+        """A notification whose params are JSON values already (a chat's `$/progress`):
+        encoded once, without pygls's walk through its converter."""
+        if self.writer is None:
+            return
+        try:
+            body = orjson.dumps({"jsonrpc": "2.0", "method": method, "params": params})
+        except TypeError:  # what orjson refuses (an int beyond 64 bits) json still writes
+            body = json.dumps(
+                {"jsonrpc": "2.0", "method": method, "params": params}, ensure_ascii=False
+            ).encode()
+        header = (
+            f"Content-Length: {len(body)}\r\n"
+            f"Content-Type: {self.CONTENT_TYPE}; charset={self.CHARSET}\r\n\r\n"
+        )
+        self.writer.write(header.encode() + body if self._include_headers else body)
 
     @lsp_method(lsp.WORKSPACE_EXECUTE_COMMAND)
     def lsp_workspace__execute_command(

@@ -7,12 +7,19 @@ from collections.abc import Callable
 
 from switchboard.protocol.catalog import ModelInfo
 from switchboard.providers.adapters import kinds
+from switchboard.providers.auth.credential_chains import CredentialChain
 from switchboard.providers.auth.credential_store import CredentialStore
 from switchboard.providers.auth.redact import redact
 from switchboard.providers.catalog.calibration import FILE_NAME as CALIBRATION_FILE
 from switchboard.providers.catalog.calibration import Calibration
 from switchboard.providers.config import Config, apply_overrides, config_path, data_dir, load_config
 from switchboard.providers.engine import ChatEngine
+from switchboard.providers.errors import ProviderError
+
+from .terminal_text import printable
+
+#: how long `switchboard models` waits for the providers' lists (the server waits less)
+MODELS_BUDGET_S = 10.0
 
 
 def engine_for(config_file: str | None) -> tuple[ChatEngine, Config]:
@@ -43,25 +50,38 @@ def _price(value: float | None) -> str:
     return "-" if value is None else f"${value:g}"
 
 
+def availability_mark(info: ModelInfo, checked: bool) -> str:
+    """✓ usable, checked; ? not checked (credentials found, or a server that has not
+    answered yet); blank: no credentials, refused ones, a server that is not running,
+    or a model the provider does not list."""
+    if not checked:
+        return "?"
+    return "✓" if info.available else " "
+
+
 def print_models(config_file: str | None, out: Callable[[str], None] = print) -> int:
-    """The catalog merged with each provider's list (cached; a slow provider is skipped)."""
+    """The catalog merged with each provider's list (cached), each model marked by what is
+    known of its availability; a provider that does not answer within the budget shows `?`."""
     import asyncio
 
     engine, _ = engine_for(config_file)
+    engine.models.budget_s = MODELS_BUDGET_S
 
-    async def listed() -> list[ModelInfo]:
+    async def listed() -> list[tuple[ModelInfo, str]]:
         try:
-            return await engine.models.models()
+            models = await engine.models.models()
+            checked = {p: engine.models.checked(p) for p in {m.provider for m in models}}
+            return [(info, availability_mark(info, checked[info.provider])) for info in models]
         finally:
             await engine.aclose()
 
     rows = [("", "model", "context", "max out", "in $/M", "out $/M", "cache r/w $/M")]
-    for info in asyncio.run(listed()):
+    for info, mark in asyncio.run(listed()):
         pricing = info.pricing
         rows.append(
             (
-                ("✓" if info.available else " ") + ("*" if info.is_default else " "),
-                info.id,
+                mark + ("*" if info.is_default else " "),
+                printable(info.id),
                 _tokens(info.context_window),
                 _tokens(info.max_output_tokens),
                 _price(pricing.input_per_m_tok if pricing else None),
@@ -78,8 +98,20 @@ def print_models(config_file: str | None, out: Callable[[str], None] = print) ->
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         out("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
-    out("\n✓ available (credentials found, listed by the provider)   * default model")
+    out(
+        "\n✓ available (credentials checked by the provider, or its server answered)"
+        "   ? not checked   * default model"
+    )
     return 0
+
+
+def _chain(engine: ChatEngine, provider: str) -> CredentialChain | None:
+    """The provider's cloud credential chain (AWS, Google), if it signs in through one."""
+    try:
+        authenticator = engine.authenticator(provider, engine.adapter(provider), None)
+    except ProviderError:
+        return None
+    return authenticator if isinstance(authenticator, CredentialChain) else None
 
 
 def print_doctor(config_file: str | None, out: Callable[[str], None] = print) -> int:
@@ -119,6 +151,13 @@ def print_doctor(config_file: str | None, out: Callable[[str], None] = print) ->
                 if engine.has_credentials(provider)
                 else f"not signed in: switchboard login {provider}"
             )
+        elif (chain := _chain(engine, provider)) is not None:
+            found = chain.credentials_source()
+            state = (
+                f"credentials from {found} (checked on first use)"
+                if found
+                else "no credentials found on this machine (metadata servers not asked)"
+            )
         elif engine.has_credentials(provider) and adapter.api_key_envs:
             state = "credentials from the provider's own chain (checked on first use)"
         elif adapter.api_key_envs:
@@ -126,6 +165,13 @@ def print_doctor(config_file: str | None, out: Callable[[str], None] = print) ->
         else:
             state = "no credentials needed"
         out(f"  {provider:<12} {engine.base_url(provider):<36} {state}")
+    directory = engine.plugins.directory
+    out(f"provider plugins (entry points, and {directory or 'no plugins directory'}):")
+    for plugin in engine.plugins.providers().values():
+        out(f"  {plugin.id:<12} {plugin.version or '-':<10} {plugin.origin}")
+    for problem in engine.plugins.problems():
+        problems += 1
+        out(f"  problem: {problem}")
     out("tokenizers:")
     for name in ("o200k_base", "cl100k_base"):
         try:

@@ -26,6 +26,7 @@ from switchboard.providers.config import (
 )
 from switchboard.providers.engine import ChatEngine
 
+from .budget_notices import BudgetNotices, ShowMessage
 from .journal import Journal
 from .logs import apply_config_level
 from .usage import UsageLedger
@@ -43,14 +44,16 @@ class Runtime:
         self.config = self.initial
         self.data_dir = data_dir()
         self.credentials = CredentialStore(self.data_dir)
+        self.ledger = UsageLedger()
+        self.budget_notices = BudgetNotices()
         self.engine = ChatEngine(
             self.config,
             model_cache_dir=self.data_dir / "models",
             store=self.credentials,
             calibration=Calibration(self.data_dir / CALIBRATION_FILE),
+            session_spent=lambda: self.ledger.session.cost_usd,
         )
         self.sign_ins = SignInFlows(self.engine)
-        self.ledger = UsageLedger()
         self.journal = Journal(
             self.data_dir,
             enabled=self.config.journal,
@@ -69,6 +72,13 @@ class Runtime:
         self.engine.reconfigure(self.config)
         apply_config_level(self.config.log_level)
         return tuple(i for i in self.config.issues if i not in before)
+
+    def announce_budget(self, show: ShowMessage) -> None:
+        """Warn (window/showMessage) when the session's spending crossed 80% or 100% of
+        `session_budget_usd`; once per threshold."""
+        self.budget_notices.announce(
+            self.config.session_budget_usd, self.ledger.session.cost_usd, show
+        )
 
     async def aclose(self) -> None:
         await self.sign_ins.aclose()

@@ -17,35 +17,62 @@ from typing import Any
 from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcException
 from pygls.lsp.client import LanguageClient
+from switchboard.protocol.methods import NOTIFICATIONS
 
 from . import __version__
 from .converter import make_converter
+from .terminal_text import StreamEscaper, printable
 
 CANCELLED = -32800
 
 
+def _note(text: str) -> None:
+    """A line of ours on stderr; what it quotes came from a provider, so it is escaped."""
+    print(printable(text), file=sys.stderr)
+
+
 class _Printer:
+    """Streams the answer to stdout, every piece escaped (see terminal_text)."""
+
     def __init__(self) -> None:
-        self.thinking = False
         self.wrote = False
+        self._escaper = StreamEscaper()
+        self._dim = False
 
     def events(self, events: list[dict[str, Any]]) -> None:
         for event in events:
             kind = event.get("type")
             if kind == "text":
-                self._write(event["text"])
+                self._write(str(event.get("text", "")))
             elif kind == "thinking" and event.get("text"):
-                self._write(event["text"], dim=True)
+                self._write(str(event["text"]), dim=True)
             elif kind == "toolUse":
-                self._write(f"\n[tool call {event['name']} {event.get('input')}]\n")
+                self._write(f"\n[tool call {event.get('name')} {event.get('input')}]\n")
             elif kind == "retry":
-                print(f"\n(retrying in {event['delayMs']} ms: {event['reason']})", file=sys.stderr)
+                _note(
+                    f"{self._break()}(retrying in {event.get('delayMs')} ms: {event.get('reason')})"
+                )
             elif kind == "error":
-                print(f"\nerror: {event['code']}: {event['message']}", file=sys.stderr)
+                _note(f"{self._break()}error: {event.get('code')}: {event.get('message')}")
+
+    def _break(self) -> str:
+        """A note on stderr starts on a line of its own once the answer has begun."""
+        return "\n" if self.wrote else ""
 
     def _write(self, text: str, dim: bool = False) -> None:
-        tty = sys.stdout.isatty()
-        sys.stdout.write(f"\x1b[2m{text}\x1b[0m" if dim and tty else text)
+        if dim != self._dim:
+            self._emit(self._escaper.flush(), self._dim)
+            self._dim = dim
+        self._emit(self._escaper.feed(text), dim)
+
+    def finish(self) -> None:
+        self._emit(self._escaper.flush(), self._dim)
+
+    def _emit(self, text: str, dim: bool) -> None:
+        if not text:
+            return
+        styled = dim and sys.stdout.isatty()
+        sys.stdout.write(f"\x1b[2m{text}\x1b[0m" if styled else text)
         sys.stdout.flush()
         self.wrote = True
 
@@ -60,8 +87,17 @@ def _summary(result: dict[str, Any]) -> str:
     )
 
 
+def _ignore(params: Any) -> None:
+    pass
+
+
 async def _chat(
-    prompt: str, model: str | None, system: str | None, max_tokens: int | None, config: str | None
+    prompt: str,
+    model: str | None,
+    system: str | None,
+    max_tokens: int | None,
+    config: str | None,
+    verbose: bool,
 ) -> int:
     client = LanguageClient("switchboard-cli", __version__, converter_factory=make_converter)
     printer = _Printer()
@@ -75,7 +111,15 @@ async def _chat(
 
     @client.feature(lsp.WINDOW_SHOW_MESSAGE)
     def on_message(params: lsp.ShowMessageParams) -> None:
-        print(f"switchboard: {params.message}", file=sys.stderr)
+        _note(f"switchboard: {params.message}")
+
+    @client.feature(lsp.WINDOW_LOG_MESSAGE)
+    def on_log(params: lsp.LogMessageParams) -> None:
+        if verbose:
+            _note(f"switchboard log: {params.message}")
+
+    for notification in NOTIFICATIONS:  # usageChanged: the summary line says it at the end
+        client.feature(notification.name)(_ignore)
 
     command = [sys.executable, "-m", "switchboard.server"]
     if config:
@@ -104,10 +148,12 @@ async def _chat(
     code = 0
     try:
         result = await request
+        printer.finish()
         if printer.wrote:
             print()
-        print(_summary(result), file=sys.stderr)
+        _note(_summary(result))
     except JsonRpcException as error:
+        printer.finish()
         if printer.wrote:
             print()
         if error.code == CANCELLED:
@@ -115,9 +161,9 @@ async def _chat(
             code = 130
         else:
             data = error.data if isinstance(error.data, dict) else {}
-            print(f"error: {data.get('code', error.code)}: {error.message}", file=sys.stderr)
+            _note(f"error: {data.get('code', error.code)}: {error.message}")
             if data.get("suggestion"):
-                print(f"  {data['suggestion']}", file=sys.stderr)
+                _note(f"  {data['suggestion']}")
             code = 1
     finally:
         loop.remove_signal_handler(signal.SIGINT)
@@ -137,5 +183,6 @@ def run_chat(
     system: str | None = None,
     max_tokens: int | None = None,
     config: str | None = None,
+    verbose: bool = False,
 ) -> int:
-    return asyncio.run(_chat(prompt, model, system, max_tokens, config))
+    return asyncio.run(_chat(prompt, model, system, max_tokens, config, verbose))

@@ -138,7 +138,7 @@ def test_usage_last_one_wins() -> None:
         UsageEvent(input_tokens=100, output_tokens=42, cache_read_input_tokens=80),
     )
     assert acc.result(None).usage == Usage(
-        input_tokens=100, output_tokens=42, cache_read_input_tokens=80
+        input_tokens=100, output_tokens=42, cache_read_input_tokens=80, total_tokens=142
     )
 
 
@@ -146,7 +146,7 @@ def test_result_without_usage_or_stop() -> None:
     result = accumulate(TextEvent(text="x")).result(None)
     assert result.id == "req-1"
     assert result.model == "anthropic/claude-sonnet-4-5"
-    assert result.usage == Usage(input_tokens=0, output_tokens=0)
+    assert result.usage == Usage(input_tokens=0, output_tokens=0, total_tokens=0)
     assert result.stop_reason == "endTurn"
     assert result.cost is None
     assert result.warnings is None

@@ -742,7 +742,7 @@ def test_latest_usage_wins_and_cache_counts_are_input() -> None:
     ]
 
 
-@pytest.mark.parametrize(("wire", "normalized"), [*EXPECTED_STOP.items(), ("novel", "endTurn")])
+@pytest.mark.parametrize(("wire", "normalized"), [*EXPECTED_STOP.items(), ("novel", "other")])
 def test_stop_reasons(wire: str, normalized: str) -> None:
     events = feed_objects(start(input_tokens=1), stop_delta(wire), {"type": "message_stop"})
     assert events[-1] == StopEvent.model_validate({"reason": normalized})

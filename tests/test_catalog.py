@@ -29,7 +29,10 @@ CAPABILITY_TYPES = {
     "promptCaching": bool,
     "streaming": bool,
 }
-OPTIONAL_CAPABILITY_TYPES = {"fim": bool}  # absent: the model has no fill-in-the-middle
+# fim absent: no fill-in-the-middle; toolInputFormat absent: full JSON Schema
+OPTIONAL_CAPABILITY_TYPES = {"fim": bool, "toolInputFormat": str}
+TOOL_INPUT_FORMATS = {"jsonSchema", "simplified"}
+CACHE_CONFIGURATION_KEYS = {"maxCacheAnchors", "cacheTools", "minCacheableTokens"}
 RATE_KEYS = ("inputPerMTok", "outputPerMTok", "cacheReadPerMTok", "cacheWritePerMTok")
 INDEX_KEYS = {"version", "checked", "about", "defaultModel", "defaultFastModel", "fallback"}
 PROVIDER_KEYS = {"name", "defaultModel", "defaultFastModel", "fallback", "models"}
@@ -49,7 +52,7 @@ MODEL_KEYS = {
     "pricing",
     "specSource",
 }
-OPTIONAL_MODEL_KEYS = {"notes"}
+OPTIONAL_MODEL_KEYS = {"notes", "cacheConfiguration"}
 PRICING_KEYS = {*RATE_KEYS, "tiers", "checked", "source"}
 OPTIONAL_PRICING_KEYS = {"cacheWrite1hPerMTok", "note"}
 TIER_KEYS = {"aboveInputTokens", *RATE_KEYS}
@@ -143,6 +146,8 @@ def capabilities_problems(where: str, model: Any) -> list[str]:
         problems.append(f"{where}: toolChoice must list auto, once each")
     elif not set(modes) <= {"auto", "any", "none", "tool"}:
         problems.append(f"{where}: toolChoice has an unknown mode")
+    if capabilities.get("toolInputFormat", "jsonSchema") not in TOOL_INPUT_FORMATS:
+        problems.append(f"{where}: toolInputFormat must be one of {sorted(TOOL_INPUT_FORMATS)}")
     thinking = model.get("thinking")
     if (thinking is not None) != capabilities["thinking"]:
         problems.append(f"{where}: thinking is set exactly when capabilities.thinking is true")
@@ -232,6 +237,23 @@ def tiers_problems(where: str, model: Any) -> list[str]:
     return problems
 
 
+def cache_configuration_problems(where: str, model: Any) -> list[str]:
+    if "cacheConfiguration" not in model:
+        return []
+    configured = model["cacheConfiguration"]
+    problems = keys_problems(f"{where}: cacheConfiguration", configured, CACHE_CONFIGURATION_KEYS)
+    if problems:
+        return problems
+    for key in ("maxCacheAnchors", "minCacheableTokens"):
+        if not is_int(configured[key]) or configured[key] < 0:
+            problems.append(f"{where}: cacheConfiguration.{key} must be a non-negative integer")
+    if not isinstance(configured["cacheTools"], bool):
+        problems.append(f"{where}: cacheConfiguration.cacheTools must be a bool")
+    if not model["capabilities"].get("promptCaching"):
+        problems.append(f"{where}: cacheConfiguration needs capabilities.promptCaching")
+    return problems
+
+
 def model_problems(provider_id: str, model: Any, checked: date) -> list[str]:
     where = f"{provider_id}/{model.get('id') if isinstance(model, dict) else '?'}"
     problems = keys_problems(where, model, MODEL_KEYS, OPTIONAL_MODEL_KEYS)
@@ -258,6 +280,7 @@ def model_problems(provider_id: str, model: Any, checked: date) -> list[str]:
         problems
         + limits_problems(where, model)
         + capabilities_problems(where, model)
+        + cache_configuration_problems(where, model)
         + thinking_problems(where, model)
         + pricing_problems(where, model, checked)
     )
@@ -349,6 +372,10 @@ def _drop(key: str) -> Any:
     return lambda model: model.pop(key)
 
 
+def _drop_cache_key(model: dict[str, Any]) -> None:
+    del model["cacheConfiguration"]["minCacheableTokens"]
+
+
 def _unexplained_null_rate(model: dict[str, Any]) -> None:
     model["pricing"]["cacheWritePerMTok"] = None
     model["pricing"].pop("note", None)
@@ -377,6 +404,11 @@ def _unexplained_null_rate(model: dict[str, Any]) -> None:
         (_set("pricing.cacheReadPerMTok", 50), "cacheReadPerMTok above inputPerMTok"),
         (_set("pricing.cacheWritePerMTok", 0.5), "cacheWritePerMTok below inputPerMTok"),
         (_set("pricing.cacheWrite1hPerMTok", 1), "cacheWrite1hPerMTok needs"),
+        (_set("capabilities.toolInputFormat", "yaml"), "toolInputFormat must be one of"),
+        (_set("cacheConfiguration.maxCacheAnchors", -1), "maxCacheAnchors must be a non-neg"),
+        (_set("cacheConfiguration.cacheTools", "yes"), "cacheTools must be a bool"),
+        (_drop_cache_key, "cacheConfiguration: missing minCacheableTokens"),
+        (_set("capabilities.promptCaching", False), "cacheConfiguration needs"),
         (_unexplained_null_rate, "a null rate needs a note"),
         (_set("pricing.checked", "2099-01-01"), "pricing.checked must be an ISO date not after"),
         (_set("pricing.checked", "yesterday"), "pricing.checked must be an ISO date"),
@@ -460,8 +492,15 @@ def test_get_returns_catalog_source_with_wire_shape() -> None:
         "outputPerMTok": 5.0,
         "cacheReadPerMTok": 0.1,
         "cacheWritePerMTok": 1.25,
+        "cacheWrite1hPerMTok": 2.0,
     }
     assert wire["capabilities"]["toolChoice"] == ["auto", "any", "none", "tool"]
+    assert wire["capabilities"]["toolInputFormat"] == "jsonSchema"
+    assert wire["cacheConfiguration"] == {
+        "maxCacheAnchors": 4,
+        "cacheTools": True,
+        "minCacheableTokens": 4096,
+    }
 
 
 def test_a_model_list_keeps_the_explicit_nulls_of_each_model() -> None:

@@ -138,3 +138,90 @@ async def test_login_to_a_key_provider_asks_for_the_key(tmp_path: Path) -> None:
     assert code == 0, (out, err)
     assert "openai signs in with an API key" in out and "openai: signedIn" in out
     assert keyring(tmp_path)["openai/default"] == fake.api_key
+
+
+async def test_set_key_with_no_terminal_and_no_key_is_one_clear_line(tmp_path: Path) -> None:
+    for command in (("set-key", "openai"), ("login", "anthropic")):
+        code, out, err = await run_cli(tmp_path, "", *command)
+        assert code == 2, (out, err)
+        assert err == ""
+        provider = command[1]
+        assert out.splitlines()[-1] == (
+            f"error: no API key for {provider}: there is no terminal to ask on and stdin gave "
+            f"none; run this in a terminal, or pipe the key in: "
+            f"printf '%s\\n' \"$KEY\" | switchboard set-key {provider}"
+        )
+        assert f"{provider}/default" not in keyring(tmp_path)
+
+
+async def test_a_piped_key_is_read_without_prompt_or_warning(tmp_path: Path) -> None:
+    with FakeOpenAI() as fake:
+        config = f'[providers.openai]\nbase_url = "{fake.url}"\n'
+        code, out, err = await run_cli(
+            tmp_path, config, "set-key", "openai", stdin=fake.api_key.encode() + b"\n"
+        )
+    assert code == 0, (out, err)
+    (line,) = out.splitlines()
+    assert line.startswith("openai: signedIn")
+    assert err == "", "no prompt and no getpass warning"
+
+
+def test_on_a_terminal_the_key_is_not_echoed(tmp_path: Path) -> None:
+    """A real pseudo-terminal: the prompt shows, the typed key does not."""
+    import os
+    import pty
+    import subprocess
+
+    with FakeOpenAI() as fake:
+        config = write_config(
+            tmp_path / "config.toml", f'[providers.openai]\nbase_url = "{fake.url}"\n'
+        )
+        leader, follower = pty.openpty()
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "switchboard.server",
+                "--config",
+                str(config),
+                "set-key",
+                "openai",
+            ],
+            stdin=follower,
+            stdout=follower,
+            stderr=follower,
+            env=server_env(tmp_path / "data"),
+            start_new_session=True,
+        )
+        os.close(follower)
+        seen = b""
+        try:
+            while b"(not shown): " not in seen:
+                seen += _read_some(leader)
+            os.write(leader, fake.api_key.encode() + b"\r")
+            while True:
+                chunk = _read_some(leader)
+                if not chunk:
+                    break
+                seen += chunk
+        finally:
+            os.close(leader)
+            code = process.wait(30)
+    shown = seen.decode(errors="replace")
+    assert code == 0, shown
+    assert "openai: signedIn" in shown
+    assert fake.api_key not in shown
+    assert keyring(tmp_path)["openai/default"] == fake.api_key
+
+
+def _read_some(fd: int) -> bytes:
+    """What the terminal shows next; b"" once the program has closed it."""
+    import os
+    import select
+
+    ready, _, _ = select.select([fd], [], [], 30)
+    assert ready, "the program printed nothing for 30 s"
+    try:
+        return os.read(fd, 4096)
+    except OSError:  # EIO: every process holding the terminal has exited
+        return b""

@@ -34,7 +34,7 @@ def only_issue(config: Config) -> ConfigIssue:
 
 def test_missing_file_is_an_empty_config_without_issues(tmp_path: Path) -> None:
     config = load_config(tmp_path / "absent.toml", KINDS)
-    assert config == Config()
+    assert config == Config(plugins_dir=tmp_path / "providers")
     assert config.issues == ()
     assert config.path is None
 
@@ -204,12 +204,13 @@ def test_wrong_types_at_top_level(tmp_path: Path, text: str, key: str, message: 
 
 
 def test_unknown_kind_points_at_the_kind_line(tmp_path: Path) -> None:
-    path = write(tmp_path, '[providers.mine]\nbase_url = "http://h"\nkind = "cohere"\n')
+    path = write(tmp_path, '[providers.mine]\nbase_url = "http://h"\nkind = "telex"\n')
     config = load_config(path, KINDS)
     issue = only_issue(config)
     assert (issue.line, issue.key) == (3, "kind")
-    assert "unknown kind 'cohere'" in issue.message
-    assert "anthropic, openai" in issue.message
+    assert "unknown kind 'telex'" in issue.message
+    # Kinds that installed plugins add are listed too.
+    assert "(known: anthropic, " in issue.message and ", openai" in issue.message
     assert config.providers == {}
 
 

@@ -83,7 +83,10 @@ async def test_unsendable_keys_and_climbing_model_ids_are_refused(
             assert sent.path.startswith("/v1beta/models/tunedModels%2Fmine:streamGenerateContent")
 
             with pytest.raises(JsonRpcException) as unknown:
-                await session.request("switchboard/chat", {"model": "gpt-4o", "messages": USER})
+                # A bare name resolves through the catalog; one nobody serves is unknown.
+                await session.request(
+                    "switchboard/chat", {"model": "no-such-model", "messages": USER}
+                )
             assert unknown.value.data["code"] == "unknownModel"
 
     stored = json.loads((tmp_path / "keyring.json").read_text())

@@ -1,8 +1,8 @@
-"""Emacs eglot, in batch, against the real server: the README's Emacs code, tested.
+"""Emacs eglot, in batch, against the real server: editors/emacs/switchboard.el, tested.
 
-The test takes the elisp block from the README's Emacs section, starts loopback
-fake providers, and runs `emacs --batch -l <that block> -l tests/emacs/eglot_chat.el`.
-Eglot starts `switchboard serve` from the PATH exactly as the README configures it.
+The test starts loopback fake providers and runs
+`emacs --batch -L editors/emacs -l switchboard -l tests/emacs/eglot_chat.el`.
+Eglot starts `switchboard serve` from the PATH exactly as switchboard.el configures it.
 The elisp side only drives the editor and reports; the checks are here.
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from tests.fakes.scenario import Scenario
 from tests.lsp_harness import REPO_ROOT, server_env
 
 DRIVER = REPO_ROOT / "tests" / "emacs" / "eglot_chat.el"
+PACKAGE_DIR = REPO_ROOT / "editors" / "emacs"
 # Only a hung run is stopped; no assertion depends on speed.
 RUN_TIMEOUT_S = 300
 NOTES = "def add(a, b):\n    return a + b\n"
@@ -55,20 +55,10 @@ REQUIRE_EMACS = os.environ.get("SWITCHBOARD_REQUIRE_EMACS") == "1"
 pytestmark = pytest.mark.skipif(EMACS is None and not REQUIRE_EMACS, reason=EMACS_MISSING)
 
 
-def readme_elisp() -> str:
-    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("**Emacs** 28+ with eglot") :]
-    block = re.search(r"```elisp\n(.*?)```", section, re.DOTALL)
-    assert block is not None, "the README's Emacs section has no elisp block"
-    return block.group(1)
-
-
 def run_emacs(tmp_path: Path, config_text: str, env_extra: dict[str, str]) -> dict:
     work = tmp_path / "work"
     work.mkdir()
     (work / "notes.py").write_text(NOTES, encoding="utf-8")
-    readme_code = tmp_path / "readme-eglot.el"
-    readme_code.write_text(readme_elisp(), encoding="utf-8")
     config_file = tmp_path / "config.toml"
     config_file.write_text(config_text, encoding="utf-8")
     home = tmp_path / "home"
@@ -83,7 +73,7 @@ def run_emacs(tmp_path: Path, config_text: str, env_extra: dict[str, str]) -> di
     }
     assert EMACS is not None, EMACS_MISSING
     done = subprocess.run(
-        [EMACS, "--batch", "-l", str(readme_code), "-l", str(DRIVER)],
+        [EMACS, "--batch", "-L", str(PACKAGE_DIR), "-l", "switchboard", "-l", str(DRIVER)],
         cwd=work,
         env=env,
         capture_output=True,
@@ -97,6 +87,25 @@ def run_emacs(tmp_path: Path, config_text: str, env_extra: dict[str, str]) -> di
     return report
 
 
+def test_switchboard_el_compiles_without_warnings(tmp_path: Path) -> None:
+    assert EMACS is not None, EMACS_MISSING
+    compiled = tmp_path / "switchboard.elc"
+    source = PACKAGE_DIR / "switchboard.el"
+    program = (
+        "(progn (setq byte-compile-error-on-warn t)"
+        f" (setq byte-compile-dest-file-function (lambda (_) {json.dumps(str(compiled))}))"
+        f" (kill-emacs (if (byte-compile-file {json.dumps(str(source))}) 0 1)))"
+    )
+    done = subprocess.run(
+        [EMACS, "--batch", "-L", str(PACKAGE_DIR), "--eval", program],
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT_S,
+    )
+    assert done.returncode == 0 and compiled.exists(), done.stderr
+
+
+@pytest.mark.slow
 def test_eglot_counts_chats_and_runs_a_code_action(tmp_path: Path) -> None:
     streamed = "Hello from the fake, in several pieces."
     asked = "Why did the token cross the context window?"
@@ -104,7 +113,10 @@ def test_eglot_counts_chats_and_runs_a_code_action(tmp_path: Path) -> None:
         openai.enqueue_scenario(
             Scenario(text=streamed, pieces=6, input_tokens=1200, output_tokens=80)
         )
-        openai.enqueue_scenario(Scenario(text=asked, pieces=3))
+        # Paced, so that the answer is still arriving while Emacs runs its timers.
+        openai.enqueue_scenario(
+            Scenario(text=asked, pieces=6, delay_s=0.1, input_tokens=300, output_tokens=20)
+        )
         openai.enqueue_scenario(Scenario(text=f"```python\n{EXPLAINED}```", pieces=3))
         config = (
             f'default_model = "openai/gpt-4o-mini"\n[providers.openai]\nbase_url = "{openai.url}"\n'
@@ -134,7 +146,16 @@ def test_eglot_counts_chats_and_runs_a_code_action(tmp_path: Path) -> None:
     assert second_usage["last"]["model"] == "openai/gpt-4o-mini"
     assert second_usage["session"]["requests"] == 2
 
-    assert report["askBuffer"] == f"> Tell me a joke.\n\n{asked}\n\n"
+    # switchboard-ask returned at once; the timer ran while the answer streamed in, and saw
+    # part of it; the buffer ends with the answer's tokens and cost.
+    ask = report["ask"]
+    assert ask["returnedWhileStreaming"] is True
+    header = "> Tell me a joke.\n\n"
+    partial = [seen[len(header) :] for seen in ask["seenWhileStreaming"]]
+    assert any(text and asked.startswith(text) and text != asked for text in partial), partial
+    cost = second_usage["last"]["cost"]["totalUsd"]
+    footer = f"[openai/gpt-4o-mini · 300 in · 20 out · ${cost:.4f}]"
+    assert report["askBuffer"] == f"{header}{asked}\n\n{footer}\n\n"
     # The code action, run the way M-x eglot-code-actions runs it, rewrote the first function.
     assert report["codeActionTitles"] == [
         "Switchboard: explain with comments",

@@ -97,7 +97,7 @@ def stable(events: list[ChatEvent]) -> list[dict[str, Any]]:
     ids: dict[str, str] = {}
     out = []
     for event in events:
-        data = event.model_dump(by_alias=True, exclude_none=True)
+        data = event.to_wire()
         if "id" in data and data["type"].startswith("toolUse"):
             data["id"] = ids.setdefault(data["id"], f"tool-{len(ids)}")
         out.append(data)
@@ -669,8 +669,8 @@ def test_cached_tokens_are_part_of_input() -> None:
         ("SPII", "contentFilter"),
         ("MODEL_ARMOR", "contentFilter"),
         ("IMAGE_SAFETY", "contentFilter"),
-        ("OTHER", "endTurn"),
-        ("FINISH_REASON_UNSPECIFIED", "endTurn"),
+        ("OTHER", "other"),
+        ("FINISH_REASON_UNSPECIFIED", "other"),
     ],
 )
 def test_finish_reasons(finish: str, stop: StopReason) -> None:

@@ -245,9 +245,28 @@ def test_login_device_flow_logout_and_api_key(tmp_path: Path) -> None:
     assert github.issued_tokens[0] not in keyring  # signed out again
 
 
+def no_cloud_credentials(tmp_path: Path) -> dict[str, str]:
+    """No AWS or Google credential file the server could find (their variables are dropped)."""
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    return {
+        "HOME": str(home),
+        "AWS_CONFIG_FILE": str(home / "no-aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(home / "no-aws-credentials"),
+        "CLOUDSDK_CONFIG": str(home / "no-gcloud"),
+    }
+
+
 def test_checkhealth(tmp_path: Path) -> None:
     with FakeOpenAI() as openai:
-        run_lua(tmp_path, "health.lua", openai_config(openai), {"OPENAI_API_KEY": openai.api_key})
+        env = {"OPENAI_API_KEY": openai.api_key} | no_cloud_credentials(tmp_path)
+        run_lua(tmp_path, "health.lua", openai_config(openai), env)
+
+
+def test_pickers_use_vim_ui_select_and_say_not_configured(tmp_path: Path) -> None:
+    with FakeOpenAI() as openai:
+        env = {"OPENAI_API_KEY": openai.api_key} | no_cloud_credentials(tmp_path)
+        run_lua(tmp_path, "pickers.lua", openai_config(openai), env)
 
 
 ROUTER_MODEL = "openrouter/anthropic/claude-sonnet-4.5"
@@ -346,6 +365,58 @@ def test_code_action_from_vim_lsp_buf_rewrites_the_selection(tmp_path: Path) -> 
     assert "File `calc.py` (python)" in body["messages"][-1]["content"]
 
 
+def test_code_actions_from_visual_mode_show_a_diff_first(tmp_path: Path) -> None:
+    explained = "def add(a, b):\n    # The sum of a and b.\n    return a + b"
+    simplified = "add = lambda a, b: a + b"
+    with FakeOpenAI() as openai:
+        openai.enqueue_scenario(Scenario(text=f"```python\n{explained}\n```", pieces=3))
+        openai.enqueue_scenario(Scenario(text=f"```python\n{simplified}\n```", pieces=3))
+        openai.enqueue_scenario(Scenario(text=f"```\n{explained}\n```", pieces=3))
+        run_lua(
+            tmp_path,
+            "code_action_visual.lua",
+            openai_config(openai),
+            {
+                "OPENAI_API_KEY": openai.api_key,
+                "SWITCHBOARD_EXPECT_EXPLAINED": explained,
+                "SWITCHBOARD_EXPECT_SIMPLIFIED": simplified,
+            },
+            typing=True,
+        )
+        bodies = chat_bodies(openai)
+    explain, simplify, plain = (body["messages"][-1]["content"] for body in bodies)
+    assert "add comments that explain" in explain and "File `calc.py`" in explain
+    assert "def add(a, b):\n    return a + b" in explain
+    assert "simpl" in simplify.lower()
+    assert "File `calcfile`" in plain
+
+
+def test_chat_context_code_blocks_and_history(tmp_path: Path) -> None:
+    code = "def add(a, b): return a + b"
+    explained = "It adds a and b, then prints 3."
+    with FakeOpenAI() as openai:
+        openai.enqueue_scenario(Scenario(text=f"Here:\n```python\n{code}\n```\nDone.", pieces=4))
+        openai.enqueue_scenario(Scenario(text=explained, pieces=2))
+        openai.enqueue_scenario(Scenario(text="Once more.", pieces=2))
+        run_lua(
+            tmp_path,
+            "chat_tools.lua",
+            openai_config(openai),
+            {
+                "OPENAI_API_KEY": openai.api_key,
+                "SWITCHBOARD_EXPECT_CODE": code,
+                "SWITCHBOARD_EXPECT_EXPLAIN": explained,
+            },
+        )
+        bodies = chat_bodies(openai)
+    assert [len(body["messages"]) for body in bodies] == [1, 3, 5]
+    # The reopened conversation sent its earlier turns as they were.
+    assert bodies[2]["messages"][:3] == bodies[1]["messages"]
+    assert bodies[2]["messages"][3] == {"role": "assistant", "content": explained}
+    (saved,) = (tmp_path / "xdg-data" / "nvim" / "switchboard" / "chats").glob("*.json")
+    assert saved.name.startswith("nvim-")
+
+
 FIM_MODEL = "qwen2.5-coder:7b"
 # What the fake local server suggests, by the line before the cursor (editors/nvim/tests/ghost.lua).
 SUGGESTIONS = {
@@ -425,3 +496,44 @@ def test_ghost_text_while_typing_and_complete_without_fences(tmp_path: Path) -> 
     content = question["content"]
     text = content if isinstance(content, str) else "".join(part["text"] for part in content)
     assert "def mul(a, b):\n    <FILL_HERE>" in text
+
+
+def test_complete_uses_the_fast_model_and_strips_fences(tmp_path: Path) -> None:
+    fast_model = "openai/gpt-4.1-mini"
+    code = "return a * b"
+    with FakeOpenAI() as openai:
+        openai.enqueue_scenario(Scenario(text=f"```python\n{code}\n```", pieces=4))
+        run_lua(
+            tmp_path,
+            "complete_fast.lua",
+            openai_config(openai),
+            {
+                "OPENAI_API_KEY": openai.api_key,
+                "SWITCHBOARD_FAST_MODEL": fast_model,
+                "SWITCHBOARD_EXPECT_COMPLETE": code,
+            },
+        )
+        (body,) = chat_bodies(openai)
+    assert body["model"] == fast_model.split("/", 1)[1]
+    assert "def mul(a, b):\n    <FILL_HERE>" in body["messages"][-1]["content"]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    shutil.which("tmux") is None or shutil.which("chromium") is None,
+    reason="the screenshots need tmux and chromium (apt-get install tmux chromium)",
+)
+def test_screenshot_script_renders_real_neovim(tmp_path: Path) -> None:
+    script = REPO_ROOT / "editors" / "nvim" / "scripts" / "screenshots.py"
+    done = subprocess.run(
+        [sys.executable, str(script), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT_S,
+    )
+    assert done.returncode == 0, f"{done.stdout}\n{done.stderr}"
+    for name in ("nvim-chat.png", "nvim-ghost-text.png"):
+        png = (tmp_path / name).read_bytes()
+        assert png.startswith(b"\x89PNG\r\n\x1a\n"), name
+        width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+        assert width > 800 and height > 300, (name, width, height)

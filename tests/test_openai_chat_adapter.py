@@ -210,7 +210,7 @@ def test_tool_turn_round_trip() -> None:
     }
     assert wire[2:] == [
         {"role": "tool", "tool_call_id": "call_1", "content": "sunny"},
-        {"role": "tool", "tool_call_id": "call_2", "content": "rainy"},
+        {"role": "tool", "tool_call_id": "call_2", "content": "Error: rainy"},
         {"role": "user", "content": [{"type": "text", "text": "Thanks"}]},
     ]
 
@@ -612,7 +612,7 @@ def test_openrouter_midstream_error_with_usage() -> None:
         ("tool_calls", "toolUse"),
         ("function_call", "toolUse"),
         ("content_filter", "contentFilter"),
-        ("something_new", "endTurn"),
+        ("something_new", "other"),
     ],
 )
 def test_finish_reasons(finish: str, reason: str) -> None:

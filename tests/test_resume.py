@@ -75,7 +75,9 @@ def test_the_joined_result_is_partial_then_continuation_with_both_calls_spent() 
     joined = before.joined(after, first_cost)
     assert joined.id == "sb-1" and joined.resumed is True
     assert joined.content == [TextPart(text="one, two, three.")]
-    assert joined.usage == Usage(input_tokens=24, output_tokens=6, cache_read_input_tokens=5)
+    assert joined.usage == Usage(
+        input_tokens=24, output_tokens=6, cache_read_input_tokens=5, total_tokens=30
+    )
     assert joined.cost is not None
     assert abs(joined.cost.total_usd - 0.61) < 1e-9 and joined.cost.cache_usd == 0.01
     assert before.joined(after, None).cost is None  # an unpriced half: no made-up total

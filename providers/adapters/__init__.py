@@ -1,9 +1,13 @@
 """The provider translators, by kind. Imported lazily: start-up loads none of them.
 
-Each kind names its adapter class, the provider-specific config keys it
+Each built-in kind names its adapter class, the provider-specific config keys it
 accepts (beyond kind, base_url, api_key_env, timeout, headers), and the
 adapters for the other APIs a model of that kind may need (the catalog's
 `api` for the model picks one).
+
+Kinds that plugins add (installed packages, the plugins directory) are found by
+providers/adapters/plugins.py on first need, against the contract in
+providers/adapters/contract.py; this table is for the built-in ones only.
 """
 
 from __future__ import annotations

@@ -39,7 +39,9 @@ from ..base import (
     ProviderSettings,
     inline_image,
 )
+from ..catalog.cache_anchors import anchor_limit, caches_tools, keep_last
 from ..errors import ProviderError, classify, http_error, json_body
+from ..wire import json_codec
 from ..wire.http import HttpRequest
 from ..wire.json_values import is_int as _is_int
 from ..wire.json_values import mapping as _mapping
@@ -66,12 +68,16 @@ STOP_REASONS: dict[str, StopReason] = {
     "pause_turn": "endTurn",
     "model_context_window_exceeded": "maxTokens",
 }
+#: what message_delta says about the answer besides it, kept as `providerMetadata`
+METADATA_FIELDS = ("stop_reason", "stop_sequence", "container")
 USAGE_FIELDS = (
     "input_tokens",
     "output_tokens",
     "cache_read_input_tokens",
     "cache_creation_input_tokens",
 )
+# usage.cache_creation splits the writes by lifetime.
+ONE_HOUR_WRITES = "ephemeral_1h_input_tokens"
 
 
 class AnthropicAdapter(AdapterDefaults):
@@ -218,6 +224,8 @@ def request_body(params: ChatParams, target: ModelTarget) -> dict[str, Any]:
     body["messages"] = _messages(params.messages)
     if params.tools:
         body["tools"] = [_tool(tool) for tool in params.tools]
+        if caches_tools(params, target.info):
+            body["tools"][-1]["cache_control"] = dict(EPHEMERAL)
     if params.tool_choice is not None:
         body["tool_choice"] = _tool_choice(params.tool_choice)
     if _budget(params):
@@ -228,7 +236,27 @@ def request_body(params: ChatParams, target: ModelTarget) -> dict[str, Any]:
         body["temperature"] = params.temperature
     body["stream"] = True
     body.update(params.provider_options or {})
+    # A top-level cache_control (automatic caching) takes one of the model's anchors.
+    keep_last(_anchors(body), anchor_limit(target.info, reserved=int("cache_control" in body)))
     return body
+
+
+def _anchors(body: dict[str, Any]) -> list[Any]:
+    """A remover for each block's cache_control, in prompt order: tools, system, messages."""
+    blocks: list[Any] = list(body.get("tools") or [])
+    if isinstance(body.get("system"), list):
+        blocks += body["system"]
+    for message in body.get("messages") or []:
+        content = message.get("content") if isinstance(message, dict) else None
+        if isinstance(content, list):
+            blocks += content
+    return [
+        _remover(block) for block in blocks if isinstance(block, dict) and "cache_control" in block
+    ]
+
+
+def _remover(block: dict[str, Any]) -> Any:
+    return lambda: block.pop("cache_control", None)
 
 
 def _budget(params: ChatParams) -> int:
@@ -311,7 +339,8 @@ def _block(part: Any) -> dict[str, Any] | None:
     if isinstance(part, ImagePart):
         return _image(part)
     if isinstance(part, ToolUsePart):
-        return {"type": "tool_use", "id": part.id, "name": part.name, "input": part.input}
+        use = {"type": "tool_use", "id": part.id, "name": part.name}
+        return {**use, "input": part.input_or_empty()}
     if isinstance(part, ToolResultPart):
         return _tool_result(part)
     if isinstance(part, ThinkingPart):
@@ -363,10 +392,11 @@ class AnthropicStreamDecoder:
         self._usage_sent: dict[str, int] | None = None
         self._stop_reason: StopReason | None = None
         self._done = False
+        self.provider_metadata: dict[str, Any] = {}
 
     def feed(self, event: SSEEvent) -> list[ChatEvent]:
         try:
-            data = json.loads(event.data)
+            data = json_codec.loads(event.data)
         except (ValueError, RecursionError):
             log.debug("anthropic: skipped a data line that is not JSON: %.200s", event.data)
             return []
@@ -438,9 +468,16 @@ class AnthropicStreamDecoder:
 
     def _message_delta(self, data: dict[str, Any]) -> list[ChatEvent]:
         self._update_usage(_mapping(data.get("usage")))
-        reason = _mapping(data.get("delta")).get("stop_reason")
+        delta = _mapping(data.get("delta"))
+        reason = delta.get("stop_reason")
         if isinstance(reason, str):
-            self._stop_reason = STOP_REASONS.get(reason, "endTurn")
+            self._stop_reason = STOP_REASONS.get(reason, "other")
+        self.provider_metadata.update(
+            (key, value) for key in METADATA_FIELDS if (value := delta.get(key)) is not None
+        )
+        tier = _mapping(data.get("usage")).get("service_tier")
+        if tier is not None:
+            self.provider_metadata["service_tier"] = tier
         return self._finish_tools() + self._usage_event()
 
     def _message_stop(self, data: dict[str, Any]) -> list[ChatEvent]:
@@ -476,6 +513,9 @@ class AnthropicStreamDecoder:
         for name in USAGE_FIELDS:
             if _is_int(usage.get(name)):
                 self._usage[name] = usage[name]
+        split = _mapping(usage.get("cache_creation"))
+        if _is_int(split.get(ONE_HOUR_WRITES)):
+            self._usage[ONE_HOUR_WRITES] = split[ONE_HOUR_WRITES]
 
     def _usage_event(self) -> list[ChatEvent]:
         if not self._usage or self._usage == self._usage_sent:
@@ -489,6 +529,7 @@ class AnthropicStreamDecoder:
                 output_tokens=self._usage.get("output_tokens", 0),
                 cache_read_input_tokens=read,
                 cache_creation_input_tokens=written,
+                cache_creation_one_hour_input_tokens=self._usage.get(ONE_HOUR_WRITES) or None,
             )
         ]
 

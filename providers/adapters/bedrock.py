@@ -64,7 +64,9 @@ from ..base import (
     inline_image,
     path_segment,
 )
+from ..catalog.cache_anchors import anchor_limit, caches_tools, keep_last
 from ..errors import RETRYABLE, ProviderError, classify, json_body, retry_after_ms
+from ..wire import json_codec
 from ..wire.eventstream import CorruptStream, EventMessage
 from ..wire.http import HttpRequest
 from ..wire.json_values import is_int as _is_int
@@ -105,6 +107,8 @@ STOP_REASONS: dict[str, StopReason] = {
     "content_filtered": "contentFilter",
     "model_context_window_exceeded": "maxTokens",
 }
+#: what the `metadata` event says about the answer besides usage, kept as `providerMetadata`
+METADATA_FIELDS = ("metrics", "trace", "performanceConfig", "serviceTier")
 # Stop reasons that mean the model's output is unusable.
 FAILED_STOPS = {
     "malformed_model_output": "the model produced malformed output",
@@ -210,6 +214,37 @@ class BedrockAdapter(AdapterDefaults):
             suggestion=_suggestion(code),
         )
 
+    def count_tokens_request(
+        self,
+        params: ChatParams,
+        target: ModelTarget,
+        settings: ProviderSettings,
+        credential: Credential | None,
+    ) -> HttpRequest | None:
+        """CountTokens, for the models that have it (Claude): the Converse request's input
+        fields, counted by the foundation model an inference profile id names."""
+        if model_family(target.model) not in COUNTING_FAMILIES:
+            return None
+        body = request_body(params, target)
+        converse = {field: body[field] for field in COUNTED_FIELDS if field in body}
+        model = path_segment(foundation_model(target.model))
+        return HttpRequest(
+            "POST",
+            f"{runtime_base(settings)}/model/{model}/count-tokens",
+            headers={"content-type": "application/json", **settings.headers},
+            json={"input": {"converse": converse}},
+        )
+
+    def parse_count_tokens(self, body: Any) -> int:
+        count = body.get("inputTokens") if isinstance(body, dict) else None
+        if isinstance(count, int) and not isinstance(count, bool) and count >= 0:
+            return count
+        raise ProviderError(
+            ErrorCode.PROVIDER_UNAVAILABLE,
+            "bedrock: CountTokens answered without inputTokens",
+            provider=self.kind,
+        )
+
     def models_request(
         self, settings: ProviderSettings, credential: Credential | None
     ) -> HttpRequest:
@@ -307,6 +342,20 @@ def _suggestion(code: ErrorCode) -> str | None:
 GEO_PREFIXES = frozenset({"us", "eu", "apac", "global", "jp", "au", "ca", "us-gov", "in"})
 
 
+#: the model families CountTokens counts for; for others it answers ValidationException
+COUNTING_FAMILIES = frozenset({"anthropic"})
+#: the Converse fields CountTokens takes (sampling settings are not input)
+COUNTED_FIELDS = ("messages", "system", "toolConfig", "additionalModelRequestFields")
+
+
+def foundation_model(model: str) -> str:
+    """`us.anthropic.claude-...` or an inference profile's ARN → `anthropic.claude-...`:
+    CountTokens takes only a foundation model's id."""
+    name = model.rsplit("/", 1)[-1] if model.startswith("arn:") else model
+    prefix, dot, rest = name.partition(".")
+    return rest if dot and prefix.lower() in GEO_PREFIXES else name
+
+
 def model_family(model: str) -> str:
     """`us.anthropic.claude-...` / `arn:...:inference-profile/us.anthropic...` → `anthropic`."""
     parts = model.rsplit("/", 1)[-1].lower().split(".")
@@ -336,12 +385,38 @@ def request_body(params: ChatParams, target: ModelTarget) -> JsonObject:
         body["inferenceConfig"] = inference
     tool_config = _tool_config(params.tools, params.tool_choice)
     if tool_config:
+        if caches_tools(params, target.info):
+            tool_config["tools"].append(dict(CACHE_POINT))
         body["toolConfig"] = tool_config
     extra = _reasoning_fields(family, model, budget)
     if extra:
         body["additionalModelRequestFields"] = extra
     _merge_provider_options(body, params.provider_options or {})
+    keep_last(_cache_points(body), anchor_limit(target.info))
     return body
+
+
+def _cache_points(body: JsonObject) -> list[Any]:
+    """A remover for each cachePoint block, in prompt order: tools, system, messages."""
+    lists: list[Any] = [_mapping(body.get("toolConfig")).get("tools"), body.get("system")]
+    lists += [_mapping(message).get("content") for message in body.get("messages") or []]
+    return [
+        _remover(blocks, block)
+        for blocks in lists
+        if isinstance(blocks, list)
+        for block in blocks
+        if isinstance(block, dict) and "cachePoint" in block
+    ]
+
+
+def _remover(blocks: list[Any], block: JsonObject) -> Any:
+    def remove() -> None:
+        for index, candidate in enumerate(blocks):
+            if candidate is block:
+                del blocks[index]
+                return
+
+    return remove
 
 
 def _max_tokens(params: ChatParams, target: ModelTarget, claude_budget: int) -> int | None:
@@ -443,7 +518,8 @@ def _block(part: Any) -> JsonObject | None:
     if isinstance(part, ImagePart):
         return {"image": _image(part)}
     if isinstance(part, ToolUsePart):
-        return {"toolUse": {"toolUseId": part.id, "name": part.name, "input": part.input}}
+        use = {"toolUseId": part.id, "name": part.name, "input": part.input_or_empty()}
+        return {"toolUse": use}
     if isinstance(part, ToolResultPart):
         return {"toolResult": _tool_result(part)}
     if isinstance(part, ThinkingPart):
@@ -511,6 +587,7 @@ class BedrockStreamDecoder:
         self._failed_stop: str | None = None
         self._usage: UsageEvent | None = None
         self._done = False
+        self.provider_metadata: JsonObject = {}
 
     def feed(self, item: Any) -> list[ChatEvent]:
         if self._done:
@@ -587,14 +664,22 @@ class BedrockStreamDecoder:
 
     def _message_stop(self, payload: JsonObject) -> list[ChatEvent]:
         reason = _text(payload.get("stopReason"))
+        if reason:
+            self.provider_metadata["stopReason"] = reason
+        extra = payload.get("additionalModelResponseFields")
+        if extra:
+            self.provider_metadata["additionalModelResponseFields"] = extra
         if reason in FAILED_STOPS:
             self._failed_stop = f"{FAILED_STOPS[reason]} (stopReason {reason})"
             self._stop = "error"
         else:
-            self._stop = STOP_REASONS.get(reason, "endTurn")
+            self._stop = STOP_REASONS.get(reason, "other")
         return self._tools.finish_all()
 
     def _metadata(self, payload: JsonObject) -> list[ChatEvent]:
+        for field in METADATA_FIELDS:
+            if payload.get(field):
+                self.provider_metadata[field] = payload[field]
         usage = normalized_usage(_mapping(payload.get("usage")))
         events: list[ChatEvent] = []
         if usage is not None and usage != self._usage:
@@ -658,7 +743,18 @@ def normalized_usage(usage: Mapping[str, Any]) -> UsageEvent | None:
         output_tokens=output,
         cache_read_input_tokens=read,
         cache_creation_input_tokens=written,
+        cache_creation_one_hour_input_tokens=_one_hour_writes(usage.get("cacheDetails")),
     )
+
+
+def _one_hour_writes(details: Any) -> int | None:
+    """cacheDetails splits the writes by TTL: `[{"ttl": "1h", "inputTokens": n}, ...]`."""
+    found = [
+        _int(detail.get("inputTokens"))
+        for detail in (details if isinstance(details, list) else [])
+        if isinstance(detail, dict) and detail.get("ttl") == "1h"
+    ]
+    return sum(found) or None
 
 
 def decode_converse(body: JsonObject, model: str) -> list[ChatEvent]:
@@ -702,7 +798,7 @@ def _block_events(index: int, block: JsonObject) -> list[tuple[str, JsonObject]]
 
 def _payload(item: EventMessage) -> JsonObject | None:
     try:
-        value = json.loads(item.payload) if item.payload else {}
+        value = json_codec.loads(item.payload) if item.payload else {}
     except (ValueError, RecursionError):
         log.debug("bedrock: skipped an event whose payload is not JSON: %.200r", item.payload)
         return None

@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from switchboard.protocol.chat import (
     ChatEvent,
     ChatParams,
-    ImagePart,
     Message,
     StartedEvent,
     ThinkingEvent,
@@ -177,6 +176,7 @@ class CopilotAdapter(OpenAIChatAdapter):
     max_tokens_field: ClassVar[str] = "max_tokens"
     reasoning_fields: ClassVar[tuple[str, ...]] = ("reasoning_text", "cot_summary")
     decoder_class: ClassVar[type[OpenAIChatDecoder]] = CopilotDecoder
+    message_names: ClassVar[bool] = False  # its Claude and Gemini models have no name field
 
     def build_request(
         self,
@@ -199,7 +199,7 @@ class CopilotAdapter(OpenAIChatAdapter):
             "X-Initiator": "agent" if _continues_a_tool_turn(params) else "user",
             "X-Request-Id": str(uuid.uuid4()),
         }
-        if _has_images(params):
+        if params.has_images():
             headers["Copilot-Vision-Request"] = "true"
         return headers
 
@@ -343,17 +343,6 @@ def _continues_a_tool_turn(params: ChatParams) -> bool:
     return any(isinstance(part, ToolResultPart) for part in last.parts())
 
 
-def _has_images(params: ChatParams) -> bool:
-    for message in params.messages:
-        for part in message.parts():
-            if isinstance(part, ImagePart):
-                return True
-            inner = part.content if isinstance(part, ToolResultPart) else ""
-            if not isinstance(inner, str) and any(isinstance(p, ImagePart) for p in inner):
-                return True
-    return False
-
-
 def _listed_model(item: Any) -> ListedModel | None:
     if not isinstance(item, dict) or not isinstance(item.get("id"), str) or not item["id"]:
         return None
@@ -385,6 +374,7 @@ def _listed_model(item: Any) -> ListedModel | None:
         name=item["id"],
         display_name=name if isinstance(name, str) and name else None,
         context_window=context,
+        max_input_tokens=prompt,
         max_output_tokens=output,
         tools=_flag(supports.get("tool_calls")),
         images=_flag(supports.get("vision")),

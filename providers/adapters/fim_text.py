@@ -14,7 +14,6 @@ Copilot's stream opens with a chunk that has no text at all.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -28,6 +27,7 @@ from switchboard.protocol.chat import (
 from switchboard.protocol.errors import ErrorCode
 
 from ..base import CompletionRequest
+from ..wire import json_codec
 from ..wire.sse import SSEEvent
 from .openai_chat import FINISH_REASONS, JsonObject, stream_error, usage_event
 
@@ -73,7 +73,7 @@ class TextCompletionDecoder:
             self._finish = self._finish or "endTurn"
             return self.close()
         try:
-            chunk = json.loads(data)
+            chunk = json_codec.loads(data)
         except (ValueError, RecursionError):
             log.debug("skipping a data line that is not JSON (%d chars)", len(data))
             return []

@@ -59,6 +59,7 @@ from ..base import (
     path_segment,
 )
 from ..errors import ProviderError, classify, http_error, json_body
+from ..wire import json_codec
 from ..wire.http import HttpRequest
 from ..wire.json_values import is_int as _is_int
 from ..wire.json_values import mapping as _mapping
@@ -371,7 +372,7 @@ def _needs_call_signature(model: str) -> bool:
 
 
 def _function_call(part: ToolUsePart) -> dict[str, Any]:
-    call: dict[str, Any] = {"name": part.name, "args": part.input}
+    call: dict[str, Any] = {"name": part.name, "args": part.input_or_empty()}
     provider_id = (part.provider_data or {}).get("id")
     if isinstance(provider_id, str) and provider_id:
         call["id"] = provider_id
@@ -405,7 +406,7 @@ def _function_response(
         text = "\n".join(p.text for p in part.content if isinstance(p, TextPart))
         images = [_image(p) for p in part.content if isinstance(p, ImagePart)]
     response: dict[str, Any] = {
-        "name": names.get(part.tool_use_id, part.tool_use_id),
+        "name": names.get(part.tool_use_id) or part.tool_name or part.tool_use_id,
         "response": {"error" if part.is_error else "result": text},
     }
     call = calls.get(part.tool_use_id)
@@ -457,11 +458,12 @@ class GeminiStreamDecoder:
         self._finish: str | None = None
         self._finish_message = ""
         self._blocked = False
+        self.provider_metadata: dict[str, Any] = {}
         self._done = False
 
     def feed(self, event: SSEEvent) -> list[ChatEvent]:
         try:
-            data = json.loads(event.data)
+            data = json_codec.loads(event.data)
         except (ValueError, RecursionError):
             log.debug("gemini: skipped a data line that is not JSON: %.200s", event.data)
             return []
@@ -498,6 +500,9 @@ class GeminiStreamDecoder:
         if isinstance(reason, str) and reason:
             self._finish = reason
             self._finish_message = _text(candidate.get("finishMessage"))
+            self.provider_metadata["finishReason"] = reason
+            if self._finish_message:
+                self.provider_metadata["finishMessage"] = self._finish_message
         return events
 
     def close(self) -> list[ChatEvent]:
@@ -521,7 +526,9 @@ class GeminiStreamDecoder:
             return "maxTokens"
         if finish in FILTERED:
             return "contentFilter"
-        return "toolUse" if self._calls else "endTurn"
+        if self._calls:
+            return "toolUse"
+        return "endTurn" if finish == "STOP" else "other"
 
     def _start(self, data: dict[str, Any]) -> list[ChatEvent]:
         if self._started:
@@ -532,6 +539,8 @@ class GeminiStreamDecoder:
         if safe:
             self._id_prefix = f"call_{safe}"
         model = _text(data.get("modelVersion")) or self._model
+        if _text(data.get("modelVersion")):
+            self.provider_metadata["modelVersion"] = data["modelVersion"]
         return [StartedEvent(id=response_id, model=model)]
 
     def _part(self, part: dict[str, Any]) -> list[ChatEvent]:

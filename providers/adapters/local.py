@@ -16,6 +16,9 @@ differently from OpenAI:
 Models come from the server's list (`/v1/models`, Ollama's `/api/tags`); the
 option `models = [...]` names them when the list is unavailable, and
 `context_window` gives the window of models whose size the server does not report.
+The window a server runs with comes from the server where it says: llama.cpp's
+`GET /props` (`n_ctx`), Ollama's `POST /api/show` (`num_ctx`, else the model's
+`<arch>.context_length`); see catalog/local_servers.py.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from ..base import (
     join_url,
     option,
 )
+from ..catalog.local_servers import WindowRequest, positive_int
 from ..errors import ProviderError
 from ..wire.http import HttpRequest
 from .fim_text import TextCompletionDecoder, text_completion_body
@@ -273,6 +277,24 @@ class LocalServerAdapter(OpenAIChatAdapter):
     def is_chat_model(self, name: str) -> bool:
         return "embed" not in name.lower()
 
+    # ---- the context window the server runs with (catalog/local_servers.py) -----------
+
+    def window_requests(
+        self,
+        settings: ProviderSettings,
+        credential: Credential | None,
+        models: list[ListedModel],
+    ) -> list[WindowRequest]:
+        """None by default: the list (vLLM's max_model_len) is all these servers report."""
+        return []
+
+    def parse_window(self, body: Any) -> int | None:
+        return None
+
+    def server_root(self, settings: ProviderSettings) -> str:
+        """The base URL without its `/v1`: where a server's own endpoints are."""
+        return self.base_url(settings).rstrip("/").removesuffix("/v1")
+
     def configured_models(
         self, settings: ProviderSettings, discovered: list[ListedModel] | None
     ) -> list[ListedModel]:
@@ -301,9 +323,44 @@ class OllamaAdapter(LocalServerAdapter):
         self, settings: ProviderSettings, credential: Credential | None
     ) -> HttpRequest | None:
         """Ollama's own list: every pulled model, not only loaded ones."""
-        root = self.base_url(settings).rstrip("/").removesuffix("/v1")
         headers = {**self.auth_headers(credential), **settings.headers}
-        return HttpRequest("GET", join_url(root, "api/tags"), headers=headers)
+        return HttpRequest("GET", join_url(self.server_root(settings), "api/tags"), headers=headers)
+
+    def window_requests(
+        self,
+        settings: ProviderSettings,
+        credential: Credential | None,
+        models: list[ListedModel],
+    ) -> list[WindowRequest]:
+        """`/api/show` per model: its parameters and the model file's metadata."""
+        url = join_url(self.server_root(settings), "api/show")
+        headers = {
+            "Content-Type": "application/json",
+            **self.auth_headers(credential),
+            **settings.headers,
+        }
+        return [
+            (model.name, HttpRequest("POST", url, headers=headers, json={"model": model.name}))
+            for model in models
+        ]
+
+    def parse_window(self, body: Any) -> int | None:
+        """`num_ctx` when the model's parameters set it (the window it runs with), else the
+        window it was trained for, `model_info["<arch>.context_length"]`."""
+        if not isinstance(body, dict):
+            return None
+        parameters = body.get("parameters")
+        for line in parameters.splitlines() if isinstance(parameters, str) else []:
+            name, _, value = line.strip().partition(" ")
+            if name == "num_ctx" and (size := positive_int(value)):
+                return size
+        info = body.get("model_info")
+        if not isinstance(info, dict):
+            return None
+        architecture = info.get("general.architecture")
+        if isinstance(architecture, str):
+            return positive_int(info.get(f"{architecture}.context_length"))
+        return None
 
 
 class LMStudioAdapter(LocalServerAdapter):
@@ -316,6 +373,26 @@ class LlamaCppAdapter(LocalServerAdapter):
     kind: ClassVar[str] = "llamacpp"
     display_name: ClassVar[str] = "llama.cpp server"
     default_base_url: ClassVar[str] = "http://localhost:8080/v1"
+
+    def window_requests(
+        self,
+        settings: ProviderSettings,
+        credential: Credential | None,
+        models: list[ListedModel],
+    ) -> list[WindowRequest]:
+        """`/props`: the server's settings, one window for the model it serves."""
+        headers = {**self.auth_headers(credential), **settings.headers}
+        url = join_url(self.server_root(settings), "props")
+        return [(None, HttpRequest("GET", url, headers=headers))]
+
+    def parse_window(self, body: Any) -> int | None:
+        """`default_generation_settings.n_ctx`: the `-c` the server was started with."""
+        if not isinstance(body, dict):
+            return None
+        settings = body.get("default_generation_settings")
+        if isinstance(settings, dict) and (size := positive_int(settings.get("n_ctx"))):
+            return size
+        return positive_int(body.get("n_ctx"))
 
 
 class VLLMAdapter(LocalServerAdapter):

@@ -25,6 +25,7 @@ class MistralAdapter(OpenAIChatAdapter):
     api_key_envs: ClassVar[tuple[str, ...]] = ("MISTRAL_API_KEY",)
     max_tokens_field: ClassVar[str] = "max_tokens"
     reasoning_model_prefixes: ClassVar[tuple[str, ...]] = ()
+    message_names: ClassVar[bool] = False  # Mistral refuses fields it does not know (422)
 
     def stream_options(self) -> JsonObject | None:
         return None  # Mistral sends usage in the last chunk without being asked

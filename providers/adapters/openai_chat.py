@@ -44,11 +44,14 @@ from ..base import (
     join_url,
 )
 from ..errors import RETRYABLE, ProviderError, classify, http_error
+from ..wire import json_codec
 from ..wire.http import HttpRequest
 from ..wire.json_values import count as _count
 from ..wire.sse import SSEEvent
 from ..wire.tool_calls import ToolCallAssembler
 
+#: what a failed tool's result starts with, for APIs without an error flag (`error_marked`)
+TOOL_ERROR_PREFIX = "Error: "
 log = logging.getLogger(__name__)
 
 JsonObject = dict[str, Any]
@@ -60,6 +63,8 @@ FINISH_REASONS: dict[str, StopReason] = {
     "function_call": "toolUse",
     "content_filter": "contentFilter",
 }
+#: what a chunk says about the answer besides it, kept as `providerMetadata`
+METADATA_FIELDS = ("created", "system_fingerprint", "service_tier", "provider")
 _TOOL_CHOICES = {"auto": "auto", "any": "required", "none": "none"}
 _ERROR_CODES = {
     "context_length_exceeded": ErrorCode.CONTEXT_LENGTH_EXCEEDED,
@@ -84,6 +89,7 @@ class OpenAIChatDecoder:
         self._refused = False
         self._saw_tool_call = False
         self._done = False
+        self.provider_metadata: JsonObject = {}
 
     def feed(self, event: SSEEvent) -> list[ChatEvent]:
         if self._done:
@@ -95,7 +101,7 @@ class OpenAIChatDecoder:
                 self._finish = "toolUse" if self._saw_tool_call else "endTurn"
             return self.close()
         try:
-            chunk = json.loads(data)
+            chunk = json_codec.loads(data)
         except (ValueError, RecursionError):
             log.debug("skipping a data line that is not JSON (%d chars)", len(data))
             return []
@@ -137,6 +143,9 @@ class OpenAIChatDecoder:
             return []
         self._started = True
         message_id, model = chunk.get("id"), chunk.get("model")
+        self.provider_metadata.update(
+            (key, chunk[key]) for key in METADATA_FIELDS if chunk.get(key) is not None
+        )
         return [
             StartedEvent(
                 id=message_id if isinstance(message_id, str) else "",
@@ -151,7 +160,7 @@ class OpenAIChatDecoder:
             events += self._delta(delta)
         finish = choice.get("finish_reason")
         if isinstance(finish, str) and finish:
-            self._finish = FINISH_REASONS.get(finish, "endTurn")
+            self._finish = FINISH_REASONS.get(finish, "other")
             events += self._tools.finish_all()
             self._open_call_ids.clear()
         return events
@@ -253,6 +262,9 @@ class OpenAIChatAdapter(AdapterDefaults):
     reasoning_fields: ClassVar[tuple[str, ...]] = ("reasoning_content", "reasoning")
     reasoning_model_prefixes: ClassVar[tuple[str, ...]] = ("o1", "o3", "o4", "gpt-5")
     decoder_class: ClassVar[type[OpenAIChatDecoder]] = OpenAIChatDecoder
+    #: whether messages carry the participant's `name` (an API that refuses unknown
+    #: fields sets False)
+    message_names: ClassVar[bool] = True
 
     # ---- request ------------------------------------------------------------
 
@@ -354,6 +366,14 @@ class OpenAIChatAdapter(AdapterDefaults):
 
     def message(self, message: Message) -> list[JsonObject]:
         """One normalized message; tool results become `tool` messages of their own."""
+        out = self.unnamed_message(message)
+        if message.name and self.message_names:
+            for wire in out:
+                if wire["role"] != "tool":
+                    wire["name"] = message.name
+        return out
+
+    def unnamed_message(self, message: Message) -> list[JsonObject]:
         if message.role == "system":
             return [{"role": self.system_role, "content": joined_text(message.parts())}]
         if message.role == "assistant":
@@ -381,7 +401,7 @@ class OpenAIChatAdapter(AdapterDefaults):
                 {
                     "id": call.id,
                     "type": "function",
-                    "function": {"name": call.name, "arguments": json.dumps(call.input)},
+                    "function": {"name": call.name, "arguments": json.dumps(call.input_or_empty())},
                 }
                 for call in calls
             ]
@@ -391,7 +411,7 @@ class OpenAIChatAdapter(AdapterDefaults):
         """A tool message carries text only, so images follow it in a user message."""
         content = result.content
         parts = [TextPart(text=content)] if isinstance(content, str) else content
-        text = joined_text(parts)
+        text = error_marked(result, joined_text(parts))
         wire: list[JsonObject] = [
             {"role": "tool", "tool_call_id": result.tool_use_id, "content": text}
         ]
@@ -404,7 +424,10 @@ class OpenAIChatAdapter(AdapterDefaults):
         """A text or image part; other parts have no user-side form in this dialect."""
         if isinstance(part, ImagePart):
             url = part.url or f"data:{part.media_type};base64,{part.data}"
-            return {"type": "image_url", "image_url": {"url": url}}
+            image: JsonObject = {"url": url}
+            if part.detail:
+                image["detail"] = part.detail
+            return {"type": "image_url", "image_url": image}
         if isinstance(part, TextPart):
             return {"type": "text", "text": part.text}
         return None
@@ -465,6 +488,14 @@ def _first_choice(choices: Any) -> JsonObject | None:
         if isinstance(choice, dict) and choice.get("index", 0) == 0:
             return choice
     return None
+
+
+def error_marked(result: ToolResultPart, text: str) -> str:
+    """A failed tool's output as the model must read it: these APIs have no error flag
+    on a tool result, so `isError` becomes a leading "Error: " (once)."""
+    if not result.is_error or text.lower().startswith(TOOL_ERROR_PREFIX.lower().strip()):
+        return text
+    return TOOL_ERROR_PREFIX + text
 
 
 def joined_text(parts: list[Any]) -> str:

@@ -41,10 +41,17 @@ from switchboard.protocol.errors import ErrorCode
 
 from ..base import ModelTarget, ProviderSettings
 from ..errors import classify
+from ..wire import json_codec
 from ..wire.json_values import count as _count
 from ..wire.sse import SSEEvent
 from ..wire.tool_calls import ToolCallAssembler
-from .openai_chat import OpenAIChatAdapter, error_fields, joined_text
+from .openai_chat import (
+    TOOL_ERROR_PREFIX,
+    OpenAIChatAdapter,
+    error_fields,
+    error_marked,
+    joined_text,
+)
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +63,8 @@ _INCOMPLETE_REASONS: dict[str, StopReason] = {
     "max_output_tokens": "maxTokens",
     "content_filter": "contentFilter",
 }
+#: what a response object says about the answer besides it, kept as `providerMetadata`
+METADATA_FIELDS = ("created_at", "service_tier", "status")
 _LIFECYCLE = frozenset({"response.created", "response.queued", "response.in_progress"})
 _TERMINAL = frozenset({"response.completed", "response.incomplete", "response.failed"})
 _THINKING_DELTAS = frozenset(
@@ -134,6 +143,7 @@ class OpenAIResponsesDecoder:
         self._saw_tool_call = False
         self._refused = False
         self._done = False
+        self.provider_metadata: JsonObject = {}
 
     def feed(self, event: SSEEvent) -> list[ChatEvent]:
         if self._done:
@@ -142,7 +152,7 @@ class OpenAIResponsesDecoder:
         if not data or data.startswith("[DONE]"):
             return []
         try:
-            payload = json.loads(data)
+            payload = json_codec.loads(data)
         except (ValueError, RecursionError):
             log.debug("skipping a data line that is not JSON (%d chars)", len(data))
             return []
@@ -207,6 +217,9 @@ class OpenAIResponsesDecoder:
     def finish(self, response: JsonObject, status: str) -> list[ChatEvent]:
         """The response is over: its status says how; items not yet seen come from `output`."""
         events = self.start(response)
+        self.provider_metadata.update(
+            (key, response[key]) for key in METADATA_FIELDS if response.get(key) is not None
+        )
         output = response.get("output")
         if isinstance(output, list) and not self._items and not self._finished:
             for index, item in enumerate(output):
@@ -222,7 +235,8 @@ class OpenAIResponsesDecoder:
         if status == "incomplete":
             details = response.get("incomplete_details")
             reason = details.get("reason") if isinstance(details, dict) else None
-            return [*events, StopEvent(reason=_INCOMPLETE_REASONS.get(str(reason), "maxTokens"))]
+            stop = _INCOMPLETE_REASONS.get(str(reason), "other") if reason else "maxTokens"
+            return [*events, StopEvent(reason=stop)]
         if self._saw_tool_call:
             return [*events, StopEvent(reason="toolUse")]
         return [*events, StopEvent(reason="refusal" if self._refused else "endTurn")]
@@ -483,7 +497,7 @@ class OpenAIResponsesAdapter(OpenAIChatAdapter):
                         "type": "function_call",
                         "call_id": part.id,
                         "name": part.name,
-                        "arguments": json.dumps(part.input, ensure_ascii=False),
+                        "arguments": json.dumps(part.input_or_empty(), ensure_ascii=False),
                     }
                 )
         flush()
@@ -529,19 +543,21 @@ def _input_text(text: str) -> JsonObject:
 
 def _input_image(part: ImagePart) -> JsonObject:
     url = part.url or f"data:{part.media_type};base64,{part.data}"
-    return {"type": "input_image", "image_url": url, "detail": "auto"}
+    return {"type": "input_image", "image_url": url, "detail": part.detail or "auto"}
 
 
 def _function_output(result: ToolResultPart) -> JsonObject:
     content = result.content
     output: str | list[JsonObject]
     if isinstance(content, str):
-        output = content
+        output = error_marked(result, content)
     elif not any(isinstance(part, ImagePart) for part in content):
-        output = joined_text(list(content))
+        output = error_marked(result, joined_text(list(content)))
     else:
         output = [
             _input_image(part) if isinstance(part, ImagePart) else _input_text(part.text)
             for part in content
         ]
+        if result.is_error:
+            output.insert(0, _input_text(TOOL_ERROR_PREFIX.strip()))
     return {"type": "function_call_output", "call_id": result.tool_use_id, "output": output}

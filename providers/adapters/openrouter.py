@@ -9,7 +9,8 @@ arrive inside the HTTP-200 stream as an `error` object with a numeric code.
 
 The reasoning_details of a turn are kept as the signature of its thinking
 part (a JSON array), and sent back as the assistant message's
-`reasoning_details`.
+`reasoning_details`. The same array, merged, is streamed as a
+`reasoningDetails` event when the thinking ends, for clients that read it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from switchboard.protocol.chat import (
     ChatEvent,
     ChatParams,
     Message,
+    ReasoningDetailsEvent,
     StopEvent,
     ThinkingEvent,
     ThinkingPart,
@@ -93,12 +95,14 @@ class OpenRouterDecoder(OpenAIChatDecoder):
         return self._seen(self.flush_details() + super().close())
 
     def flush_details(self) -> list[ChatEvent]:
-        """The turn's reasoning_details, as the signature that closes its thinking."""
+        """The turn's reasoning_details: the signature that closes its thinking, and an
+        event of their own."""
         if not self._details:
             return []
-        signature = json.dumps(self._details, separators=(",", ":"), ensure_ascii=False)
+        details = self._details
+        signature = json.dumps(details, separators=(",", ":"), ensure_ascii=False)
         self._details, self._details_by_index = [], {}
-        return [ThinkingEvent(text="", signature=signature)]
+        return [ThinkingEvent(text="", signature=signature), ReasoningDetailsEvent(details=details)]
 
     def usage_event(self, usage: JsonObject) -> UsageEvent:
         event = super().usage_event(usage)

@@ -25,6 +25,7 @@ from switchboard.protocol.errors import ErrorCode
 from ..base import ProviderSettings, option
 from ..errors import ProviderError
 from ..wire.http import FetchJson, HttpRequest
+from .credential_chains import CachedLook, aws_credentials_source
 from .redact import register_secret
 
 SIGNING_NAME = "bedrock"
@@ -102,6 +103,9 @@ class AwsAuthenticator:
         self._lock = threading.Lock()
         if bearer_token:
             register_secret(bearer_token)
+        self._look = CachedLook(
+            lambda: aws_credentials_source(profile_name(settings, self._environ), self._environ)
+        )
 
     def __repr__(self) -> str:
         method = "api key" if self._bearer else "sigv4"
@@ -120,6 +124,14 @@ class AwsAuthenticator:
     def invalidate(self) -> None:
         with self._lock:
             self._credentials = None
+
+    def credentials_source(self) -> str | None:
+        """Where the key or the chain's credentials are, found without a network call."""
+        if self._bearer:
+            return "a Bedrock API key"
+        if self._credentials is not None:
+            return "the AWS credential chain"
+        return self._look()
 
     def sign(self, request: HttpRequest) -> HttpRequest:
         from botocore.auth import SigV4Auth

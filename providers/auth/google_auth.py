@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import os
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -22,6 +23,7 @@ from switchboard.protocol.errors import ErrorCode
 
 from ..errors import ProviderError
 from ..wire.http import FetchJson, HttpRequest
+from .credential_chains import CachedLook, google_credentials_source
 from .redact import register_secret
 
 CLOUD_PLATFORM = "https://www.googleapis.com/auth/cloud-platform"
@@ -42,6 +44,7 @@ class GoogleAuthenticator:
         provider: str,
         credentials_file: str | None = None,
         scopes: tuple[str, ...] = (CLOUD_PLATFORM,),
+        environ: Mapping[str, str] | None = None,
     ) -> None:
         self._provider = provider
         self._file = credentials_file
@@ -50,13 +53,23 @@ class GoogleAuthenticator:
         self._token: str | None = None
         self._expires_at = 0.0
         self._lock = asyncio.Lock()
+        chain_environ = os.environ if environ is None else environ
+        self._look = CachedLook(lambda: google_credentials_source(self._file, chain_environ))
 
     @classmethod
     def from_environ(
         cls, provider: str, configured_file: str | None, environ: Mapping[str, str]
     ) -> GoogleAuthenticator:
         chosen = configured_file or environ.get("GOOGLE_APPLICATION_CREDENTIALS") or None
-        return cls(provider, str(Path(chosen).expanduser()) if chosen else None)
+        file = str(Path(chosen).expanduser()) if chosen else None
+        return cls(provider, file, environ=environ)
+
+    def credentials_source(self) -> str | None:
+        """Where the credentials are, found without a network call (never the metadata
+        server): the file, or gcloud's application-default credentials."""
+        if self._credentials is not None:
+            return "Google application-default credentials"
+        return self._look()
 
     def __repr__(self) -> str:
         return f"GoogleAuthenticator({self._provider!r}, file={self._file!r})"

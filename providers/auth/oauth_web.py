@@ -1,7 +1,9 @@
 """OAuth 2 authorization-code sign-in with PKCE, answered on a loopback callback server.
 
-The flow: `WebFlow.start()` opens a one-shot HTTP server on 127.0.0.1 (a free
-port) and returns the provider's authorization URL for the browser; the
+The flow: `WebFlow.begin()` opens a one-shot HTTP server on 127.0.0.1 (a free
+port) and returns the provider's authorization URL for the browser with the
+callback's URL and port (whoever started the flow may need them: to forward
+the port from a remote machine, or to tell the user what to allow); the
 provider redirects the browser to the callback with `code` and `state`;
 `wait_code()` returns the code of the first request that carries the flow's
 state, and the code is exchanged for tokens at the token endpoint. The
@@ -130,6 +132,10 @@ class CallbackServer:
             raise RuntimeError("the callback server is not running")
         host, port = self._server.sockets[0].getsockname()[:2]
         return str(host), int(port)
+
+    @property
+    def port(self) -> int:
+        return self.address[1]
 
     @property
     def redirect_uri(self) -> str:
@@ -303,8 +309,17 @@ def _int(value: Any) -> int | None:
         return None
 
 
+@dataclass(frozen=True)
+class WebFlowStarted:
+    """A started flow: the URL to open, and the loopback callback the browser comes back to."""
+
+    auth_url: str
+    callback_url: str
+    callback_port: int
+
+
 class WebFlow:
-    """One authorization-code sign-in: start() → open the URL → wait_code() → exchange()."""
+    """One authorization-code sign-in: begin() → open the URL → wait_code() → exchange()."""
 
     def __init__(
         self,
@@ -342,6 +357,10 @@ class WebFlow:
 
     async def start(self) -> str:
         """Opens the callback server; the URL to open in the browser."""
+        return (await self.begin()).auth_url
+
+    async def begin(self) -> WebFlowStarted:
+        """Opens the callback server; the URL to open in the browser, and the callback's."""
         await self._server.start()
         self._sent_redirect_uri = self.redirect_uri
         params = {
@@ -355,7 +374,11 @@ class WebFlow:
         }
         if self.scopes:
             params["scope"] = " ".join(self.scopes)
-        return with_query(self.authorize_url, params)
+        return WebFlowStarted(
+            auth_url=with_query(self.authorize_url, params),
+            callback_url=self._sent_redirect_uri,
+            callback_port=self._server.port,
+        )
 
     async def wait_code(self) -> str:
         return await self._server.wait_code()

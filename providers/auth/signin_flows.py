@@ -34,6 +34,9 @@ class Prompt:
     user_code: str | None = None
     verification_uri: str | None = None
     auth_url: str | None = None
+    #: The loopback callback of a browser flow, for a client that must forward or allow it.
+    callback_url: str | None = None
+    callback_port: int | None = None
 
     @property
     def url(self) -> str:
@@ -102,7 +105,14 @@ class OpenRouterSignIn:
 
     async def start(self) -> Prompt:
         url = await self._flow.start()
-        return Prompt("oauth", int(self._flow.callback.timeout_s), auth_url=url)
+        callback = self._flow.callback
+        return Prompt(
+            "oauth",
+            int(callback.timeout_s),
+            auth_url=url,
+            callback_url=callback.redirect_uri,
+            callback_port=callback.port,
+        )
 
     async def finish(self) -> Obtained:
         code = await self._flow.wait_code()
@@ -140,8 +150,14 @@ class ConfiguredOAuthSignIn:
         return f"<ConfiguredOAuthSignIn {self._flow.authorize_url}>"
 
     async def start(self) -> Prompt:
-        url = await self._flow.start()
-        return Prompt("oauth", int(self._flow.callback.timeout_s), auth_url=url)
+        started = await self._flow.begin()
+        return Prompt(
+            "oauth",
+            int(self._flow.callback.timeout_s),
+            auth_url=started.auth_url,
+            callback_url=started.callback_url,
+            callback_port=started.callback_port,
+        )
 
     async def finish(self) -> Obtained:
         code = await self._flow.wait_code()

@@ -2,7 +2,9 @@
 
 An endpoint's answer is exact and cached by the request's content hash, so the
 same prompt is not counted twice. With no endpoint, or when it cannot be
-reached, the local tokenizer gives an estimate (marked `exact: false`).
+reached, the local tokenizer gives an estimate (marked `exact: false`). A model
+whose endpoint refuses to count for it (Bedrock's CountTokens serves only some
+models) is not asked again.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 from switchboard.protocol.chat import ChatParams
+from switchboard.protocol.errors import ErrorCode
 
 from ..errors import ProviderError
 from ..wire.transport import Timeouts
@@ -27,12 +30,15 @@ logger = logging.getLogger("switchboard.tokens")
 COUNT_TIMEOUTS = Timeouts(connect_s=3.0, headers_s=10.0, stall_s=10.0, total_s=20.0)
 CACHE_SIZE = 512
 PROVIDER_METHOD = "provider"
+#: an endpoint's answers that say it will never count for this model
+REFUSALS = frozenset({ErrorCode.INVALID_REQUEST, ErrorCode.UNKNOWN_MODEL, ErrorCode.UNSUPPORTED})
 
 
 class TokenCounter:
     def __init__(self, engine: ProviderAccess) -> None:
         self._engine = engine
         self._cache: OrderedDict[str, int] = OrderedDict()
+        self._refused: set[str] = set()
 
     async def count(self, params: ChatParams, target: ModelTarget) -> TokenCount:
         engine = self._engine
@@ -40,7 +46,7 @@ class TokenCounter:
         adapter = engine.adapter(target.provider, target.model)
         credential = engine.credential(target.provider)
         request = None
-        if engine.has_credentials(target.provider):
+        if target.id not in self._refused and engine.has_credentials(target.provider):
             request = adapter.count_tokens_request(params, target, settings, credential)
         if request is not None:
             key = hashlib.sha256(request.url.encode() + b"\0" + request.body()).hexdigest()
@@ -59,6 +65,8 @@ class TokenCounter:
                 counted = adapter.parse_count_tokens(body)
             except ProviderError as error:
                 logger.info("%s count endpoint failed, estimating: %s", target.provider, error)
+                if error.code in REFUSALS:
+                    self._refused.add(target.id)
             else:
                 self._remember(key, counted)
                 return TokenCount(counted, True, PROVIDER_METHOD)

@@ -23,6 +23,7 @@ from switchboard.protocol.errors import ErrorCode
 from ..base import ListedModel
 from ..errors import ProviderError
 from ..wire.transport import Timeouts
+from .local_servers import REACHABILITY_TTL_S, is_local_server, with_server_windows
 
 if TYPE_CHECKING:
     from ..base import ProviderAccess
@@ -41,6 +42,8 @@ class _Listing:
     base_url: str
     fetched_at: float
     models: dict[str, ListedModel]
+    #: fetched by this process, not read from the disk cache: the provider answered
+    live: bool = False
 
 
 @dataclass
@@ -86,6 +89,8 @@ class ModelDirectory:
         kind = engine.settings(provider).kind
         listing = self.listing(provider)
         signed_in = engine.has_credentials(provider) and not self._auth_failed(provider)
+        if self._local(provider):
+            signed_in = signed_in and self._answered(provider)
         default = engine.default_model()
         fast = engine.fast_model()
         seen: set[str] = set()
@@ -128,6 +133,29 @@ class ModelDirectory:
             return None
         return {m.name: m for m in models} if models else None
 
+    def checked(self, provider: str) -> bool:
+        """Whether the provider's models are known to be usable or not, rather than only
+        assumed usable from credentials found: the provider answered its list (or refused
+        the credentials), or there are no credentials to try. A local server counts as
+        checked when it answered or could not be reached, in this process."""
+        engine = self._engine
+        if not engine.has_credentials(provider) or self._auth_failed(provider):
+            return True
+        if self._local(provider):
+            return self._answered(provider) or provider in self._failures
+        return self._listings.get(provider) is not None and provider not in self._failures
+
+    def _local(self, provider: str) -> bool:
+        """A server the user runs: available when it answers (catalog/local_servers.py)."""
+        try:
+            return is_local_server(self._engine.adapter(provider))
+        except ProviderError:
+            return False
+
+    def _answered(self, provider: str) -> bool:
+        known = self._listings.get(provider)
+        return known is not None and known.live and provider not in self._failures
+
     def listed(self, provider: str, model: str) -> ListedModel | None:
         listing = self.listing(provider)
         return listing.get(model) if listing else None
@@ -161,12 +189,18 @@ class ModelDirectory:
         return task
 
     def _stale(self, provider: str) -> bool:
+        local = self._local(provider)
         failure = self._failures.get(provider)
-        if failure is not None and time.time() - failure.at < FAILURE_TTL_S:
+        retry_after = REACHABILITY_TTL_S if local else FAILURE_TTL_S
+        if failure is not None and time.time() - failure.at < retry_after:
             return False
         self.listing(provider)  # reads the disk cache into memory
         known = self._listings.get(provider)
-        return known is None or time.time() - known.fetched_at > self._ttl_s
+        if known is None:
+            return True
+        if local:  # whether it runs now is the question: a listing from the cache cannot say
+            return not known.live or time.time() - known.fetched_at > REACHABILITY_TTL_S
+        return time.time() - known.fetched_at > self._ttl_s
 
     async def _fetch(self, provider: str) -> None:
         engine = self._engine
@@ -183,7 +217,11 @@ class ModelDirectory:
             body = await engine.transport.fetch_json(
                 request, provider=provider, parse_error=adapter.parse_error, timeouts=LIST_TIMEOUTS
             )
-            reported = adapter.configured_models(settings, adapter.parse_models(body))
+            listed = adapter.parse_models(body)
+            listed = await with_server_windows(
+                engine, provider, adapter, settings, credential, listed
+            )
+            reported = adapter.configured_models(settings, listed)
             models = {m.name: m for m in reported or ()}
         except ProviderError as error:
             logger.info("listing %s models failed: %s", provider, error.message)
@@ -197,7 +235,7 @@ class ModelDirectory:
             )
             return
         self._failures.pop(provider, None)
-        listing = _Listing(engine.base_url(provider), time.time(), models)
+        listing = _Listing(engine.base_url(provider), time.time(), models, live=True)
         self._listings[provider] = listing
         self._write_cache(provider, listing)
 
@@ -282,6 +320,10 @@ def _merged(info: ModelInfo, listed: ListedModel) -> ModelInfo:
         update["context_window"] = listed.context_window
     if listed.max_output_tokens:
         update["max_output_tokens"] = listed.max_output_tokens
+    if listed.max_input_tokens:
+        # A prompt limit can only narrow the input the context window leaves room for.
+        window = update.get("context_window", info.context_window)
+        update["max_input_tokens"] = min(listed.max_input_tokens, window)
     capabilities = info.capabilities.model_copy()
     for name in ("tools", "images", "thinking"):
         reported = getattr(listed, name)

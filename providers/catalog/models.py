@@ -8,6 +8,7 @@ and no price (``source="fallback"``), and says so once in the log.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import re
@@ -18,7 +19,7 @@ from functools import cache
 from importlib import resources
 from typing import Any, Literal, cast, get_args
 
-from switchboard.protocol.catalog import Capabilities, ModelInfo, Pricing
+from switchboard.protocol.catalog import CacheConfiguration, Capabilities, ModelInfo, Pricing
 
 from .pricing import PriceTier
 
@@ -154,6 +155,19 @@ class Catalog:
     @classmethod
     def from_json(cls, text: str) -> Catalog:
         return cls(json.loads(text))
+
+    def with_providers(self, extra: Mapping[str, Mapping[str, Any]]) -> Catalog:
+        """This catalog and more providers (plugins'), each in a provider file's shape."""
+        merged = copy.copy(self)
+        merged._providers = dict(self._providers)
+        for provider_id, raw in extra.items():
+            try:
+                merged._providers[provider_id] = _parse_provider(provider_id, raw)
+            except (KeyError, TypeError, ValueError) as exc:
+                raise CatalogError(f"malformed models of {provider_id}: {exc}") from exc
+        merged._warned = set()
+        merged._warned_lock = threading.Lock()
+        return merged
 
     def provider_ids(self) -> list[str]:
         return list(self._providers)
@@ -315,6 +329,10 @@ def _parse_model(provider_id: str, raw: Mapping[str, Any]) -> _Entry:
     max_input_tokens = _optional_positive(raw, "maxInputTokens")
     if max_input_tokens is not None and max_input_tokens > context_window:
         raise ValueError(f"{model_id}: maxInputTokens exceeds contextWindow")
+    capabilities = Capabilities.model_validate(_mapping(raw, "capabilities"))
+    cache_configuration = _cache_configuration(model_id, raw.get("cacheConfiguration"))
+    if cache_configuration is not None and not capabilities.prompt_caching:
+        raise ValueError(f"{model_id}: cacheConfiguration without promptCaching")
     info = ModelInfo(
         id=f"{provider_id}/{model_id}",
         provider=provider_id,
@@ -322,8 +340,9 @@ def _parse_model(provider_id: str, raw: Mapping[str, Any]) -> _Entry:
         context_window=context_window,
         max_input_tokens=max_input_tokens,
         max_output_tokens=_optional_positive(raw, "maxOutputTokens"),
-        capabilities=Capabilities.model_validate(_mapping(raw, "capabilities")),
+        capabilities=capabilities,
         pricing=_pricing(price),
+        cache_configuration=cache_configuration,
         source="catalog",
     )
     extras = ModelExtras(
@@ -354,6 +373,14 @@ def _thinking(
     mode = cast(ThinkingMode, _choice(raw, "mode", ("budget", "effort")))
     default = cast(ThinkingDefault, _choice(raw, "default", ("off", "on", "always")))
     return mode, default, raw.get("defaultEffort")
+
+
+def _cache_configuration(model_id: str, raw: Any) -> CacheConfiguration | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        raise TypeError(f"{model_id}: cacheConfiguration must be an object")
+    return CacheConfiguration.model_validate(raw)
 
 
 def _pricing(raw: Mapping[str, Any] | None) -> Pricing | None:

@@ -2,7 +2,9 @@
 
 Usage is normalized (see PROTOCOL.md): ``input_tokens`` counts every input
 token, cache reads and writes included, so the uncached part is what is left
-after taking both out. A cost is never invented: no price means no cost
+after taking both out. Cache writes are priced by their lifetime: the part
+written for one hour (``cache_creation_one_hour_input_tokens``) at the 1-hour rate,
+the rest at the 5-minute rate. A cost is never invented: no price means no cost
 (None), not zero.
 """
 
@@ -46,12 +48,18 @@ def cost_of(
     rates = rates_for(usage.input_tokens, pricing, tiers or ())
     cache_read = usage.cache_read_input_tokens or 0
     cache_write = usage.cache_creation_input_tokens or 0
+    cache_write_1h = min(usage.cache_creation_one_hour_input_tokens or 0, cache_write)
     uncached = max(usage.input_tokens - cache_read - cache_write, 0)
 
     read_rate = _or(rates.cache_read_per_m_tok, rates.input_per_m_tok)
     write_rate = _or(rates.cache_write_per_m_tok, rates.input_per_m_tok)
+    write_1h_rate = _or(rates.cache_write_1h_per_m_tok, write_rate)
     input_usd = _usd(uncached, rates.input_per_m_tok)
-    cache_usd = _usd(cache_read, read_rate) + _usd(cache_write, write_rate)
+    cache_usd = (
+        _usd(cache_read, read_rate)
+        + _usd(cache_write - cache_write_1h, write_rate)
+        + _usd(cache_write_1h, write_1h_rate)
+    )
     output_usd = _usd(usage.output_tokens, rates.output_per_m_tok)
     reported_cache = (
         usage.cache_read_input_tokens is not None or usage.cache_creation_input_tokens is not None

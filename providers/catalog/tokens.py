@@ -309,7 +309,8 @@ class _Counter:
         if isinstance(part, ImagePart):
             self.tokens += IMAGE_TOKENS_ESTIMATE
         elif isinstance(part, ToolUsePart):
-            self.tokens += self._text(part.name) + self._text(json.dumps(part.input))
+            written = (part.raw_input or "") if part.input is None else json.dumps(part.input)
+            self.tokens += self._text(part.name) + self._text(written)
         elif isinstance(part, ToolResultPart):
             content = part.content
             for inner in [TextPart(text=content)] if isinstance(content, str) else content:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from switchboard.protocol.chat import (
@@ -20,6 +21,7 @@ from switchboard.protocol.chat import (
     ThinkingPart,
     ToolUseDeltaEvent,
     ToolUseEvent,
+    ToolUseJsonParseErrorEvent,
     ToolUsePart,
     Usage,
     UsageEvent,
@@ -33,6 +35,8 @@ class ChatAccumulator:
         self.id = request_id
         self.model = model
         self.provider_message_id: str | None = None
+        #: when the answer began (ISO 8601, UTC): set by `mark_started`
+        self.started_at: str | None = None
         self.parts: list[Any] = []
         self._text: list[str] = []
         self._thinking: list[str] = []
@@ -67,6 +71,18 @@ class ChatAccumulator:
                     provider_data=event.provider_data,
                 )
             )
+        elif isinstance(event, ToolUseJsonParseErrorEvent):
+            # Kept, unparsed: the stop reason says toolUse, so the call must be in the content.
+            self._close_open()
+            self.parts.append(
+                ToolUsePart(
+                    id=event.id,
+                    name=event.name,
+                    input=None,
+                    raw_input=event.raw_input,
+                    parse_error=event.error,
+                )
+            )
         elif isinstance(event, RedactedThinkingEvent):
             self._close_open()
             self.parts.append(RedactedThinkingPart(data=event.data))
@@ -78,6 +94,11 @@ class ChatAccumulator:
             self.error = event
         elif isinstance(event, StartedEvent):
             self.provider_message_id = event.id
+
+    def mark_started(self) -> None:
+        self.started_at = (
+            datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        )
 
     @property
     def has_content(self) -> bool:
@@ -95,10 +116,15 @@ class ChatAccumulator:
             if isinstance(part, TextPart | ThinkingPart):
                 pieces.append(part.text)
             elif isinstance(part, ToolUsePart):
-                pieces.append(part.name + json.dumps(part.input))
+                pieces.append(part.name + _written_input(part))
         return "".join(pieces)
 
-    def result(self, cost: Cost | None, warnings: list[str] | None = None) -> ChatResult:
+    def result(
+        self,
+        cost: Cost | None,
+        warnings: list[str] | None = None,
+        provider_metadata: dict[str, Any] | None = None,
+    ) -> ChatResult:
         self._close_open()
         return ChatResult(
             id=self.id,
@@ -108,6 +134,9 @@ class ChatAccumulator:
             usage=self.usage or Usage(),
             cost=cost,
             warnings=warnings or None,
+            provider_id=self.provider_message_id or None,
+            timestamp=self.started_at,
+            provider_metadata=provider_metadata,
         )
 
     def _close_open(self) -> None:
@@ -124,3 +153,10 @@ class ChatAccumulator:
             self.parts.append(ThinkingPart(text="".join(self._thinking), signature=self._signature))
             self._thinking = []
             self._signature = None
+
+
+def _written_input(part: ToolUsePart) -> str:
+    """A tool call's input as the model wrote it."""
+    if part.input is None:
+        return part.raw_input or ""
+    return json.dumps(part.input)

@@ -1,8 +1,9 @@
-"""The four time limits of one request, and the clock that enforces them.
+"""The time limits of one request, and the clock that enforces them.
 
 connect (httpx enforces it), headers (one wait per attempt), stall (each wait for
-the next byte of the body) and total (the whole request, retries included).
-A limit that fires raises TimeLimit, naming which limit and its value.
+the next byte of the body) and total (the whole request, retries included); a chat's
+own `timeout` param bounds the whole request too, as `request`, the shorter of the two
+counting. A limit that fires raises TimeLimit, naming which limit and its value.
 """
 
 from __future__ import annotations
@@ -28,6 +29,11 @@ class Timeouts:
     headers_s: float = 60.0
     stall_s: float = 90.0
     total_s: float = 900.0
+    #: the request's own bound on the whole of it (a chat's `timeout`); None: only total_s
+    request_s: float | None = None
+    #: event-loop time when request_s runs out, for a call that began before this request
+    #: (a retry after a fresh token); None: request_s from now
+    request_deadline: float | None = None
 
 
 #: The config key of each limit, which the timeout error names.
@@ -36,6 +42,7 @@ LIMIT_KEYS = {
     "headers": "headers_timeout",
     "stall": "stall_timeout",
     "total": "total_timeout",
+    "request": "timeout",
 }
 
 
@@ -47,6 +54,10 @@ class TimeLimit(Exception):
         self.limit = limit
         self.seconds = seconds
 
+    def again(self) -> TimeLimit:
+        """A fresh exception for the same limit, to raise once more."""
+        return TimeLimit(self.limit, self.seconds)
+
 
 class RequestClock:
     """The waits of one request, each bounded by its own limit and by what is left of the total."""
@@ -54,26 +65,40 @@ class RequestClock:
     def __init__(self, timeouts: Timeouts) -> None:
         self.timeouts = timeouts
         self._loop = asyncio.get_running_loop()
-        self.deadline = self._loop.time() + timeouts.total_s
+        now = self._loop.time()
+        #: the limit on the whole request: the sooner of the total and the request's own
+        self.whole = TimeLimit("total", timeouts.total_s)
+        self.deadline = now + timeouts.total_s
+        if timeouts.request_s is not None:
+            request_end = timeouts.request_deadline
+            if request_end is None:
+                request_end = now + timeouts.request_s
+            if request_end < self.deadline:
+                self.whole = TimeLimit("request", timeouts.request_s)
+                self.deadline = request_end
 
     @property
     def spent(self) -> bool:
         return self._loop.time() >= self.deadline
 
+    @property
+    def left_s(self) -> float:
+        return max(0.0, self.deadline - self._loop.time())
+
     async def wait(self, limit: str, seconds: float, step: Awaitable[T]) -> T:
         """One wait (the headers, an error body) under `limit`."""
         left = self.deadline - self._loop.time()
-        fired = (limit, seconds) if seconds < left else ("total", self.timeouts.total_s)
+        fired = TimeLimit(limit, seconds) if seconds < left else self.whole.again()
         try:
             async with asyncio.timeout(max(0.0, min(seconds, left))):
                 return await step
         except TimeoutError:
-            raise TimeLimit(*fired) from None
+            raise fired from None
 
     async def within_total(self, step: Awaitable[T]) -> T:
         """A wait that is not the provider's (a free connection slot): bounded by what is
         left of the total only, so it never counts against the connect or headers limit."""
-        return await self.wait("total", self.timeouts.total_s, step)
+        return await self.wait(self.whole.limit, self.whole.seconds, step)
 
     async def body(self, chunks: AsyncIterator[bytes]) -> AsyncGenerator[bytes, None]:
         """The chunks, each wait for the next one under the stall and the total limits.
@@ -88,7 +113,7 @@ class RequestClock:
             while True:
                 now = self._loop.time()
                 if now >= self.deadline:
-                    raise TimeLimit("total", self.timeouts.total_s)
+                    raise self.whole.again()
                 watch.reading_since = now
                 try:
                     chunk = await anext(chunks)
@@ -128,7 +153,7 @@ class _StallWatch:
                 self._timer = self._loop.call_at(self._due(now), self._check)
             return
         if now >= self._clock.deadline:
-            self._fired = TimeLimit("total", timeouts.total_s)
+            self._fired = self._clock.whole.again()
         elif now >= since + timeouts.stall_s:
             self._fired = TimeLimit("stall", timeouts.stall_s)
         else:

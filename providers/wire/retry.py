@@ -19,6 +19,10 @@ class RetryPolicy:
     otherwise the error goes straight to the caller with `retryAfterMs`.
     A timeout is retried at most `max_timeout_retries` times: each one already
     cost the user a whole limit's wait.
+
+    A 429's Retry-After also pauses the provider (`pause_s`): every other request to it
+    waits the rest of that pause under the same rule, so a pause longer than
+    `max_delay_s` fails them at once with `retryAfterMs`, as it fails the one refused.
     """
 
     max_retries: int = 2
@@ -40,3 +44,13 @@ class RetryPolicy:
             return asked if asked <= self.max_delay_s else None
         ceiling = min(self.max_delay_s, self.base_delay_s * 2 ** (attempt - 1))
         return random.uniform(ceiling / 2, ceiling)
+
+    def pause_s(self, error: ProviderError) -> float | None:
+        """How long the provider asked every request to stay away: a 429's Retry-After."""
+        if error.code != ErrorCode.RATE_LIMITED or error.retry_after_ms is None:
+            return None
+        return error.retry_after_ms / 1000
+
+    def waits_out(self, pause_s: float) -> bool:
+        """Whether a request waits for the rest of a provider's pause, or fails at once."""
+        return pause_s <= self.max_delay_s

@@ -2,8 +2,13 @@
 
 One `SlotPool` per provider sits in front of the one shared HTTP client: a request
 holds a slot from sending until its body is closed, so the count is that provider's
-open connections. A request that finds every slot taken waits its turn, first come
-first served; the transport reports that wait as a `queued` event.
+open requests (`max_connections`, the provider's concurrency limit). A request that
+finds every slot taken waits its turn, first come first served; the transport reports
+that wait as a `queued` event.
+
+A 429 with Retry-After pauses the whole pool: until then no slot is handed out, so
+every request to that provider, new or already queued, waits instead of being sent
+into the same refusal.
 """
 
 from __future__ import annotations
@@ -32,13 +37,36 @@ class SlotPool:
         self.limit = limit
         self.in_use = 0
         self._waiters: deque[asyncio.Future[None]] = deque()
+        self._resume: asyncio.TimerHandle | None = None
 
     @property
     def waiting(self) -> int:
         return sum(not waiter.done() for waiter in self._waiters)
 
+    def paused_for(self) -> float:
+        """Seconds left of the provider's Retry-After pause; 0 when not paused."""
+        if self._resume is None:
+            return 0.0
+        return max(0.0, self._resume.when() - asyncio.get_running_loop().time())
+
+    def pause(self, seconds: float) -> None:
+        """Hand out no slot for `seconds` (a longer pause already running stays)."""
+        loop = asyncio.get_running_loop()
+        until = loop.time() + seconds
+        if self._resume is not None:
+            if until <= self._resume.when():
+                return
+            self._resume.cancel()
+        self._resume = loop.call_at(until, self._end_pause)
+
+    def _end_pause(self) -> None:
+        # The pause ends when its timer fires, not by comparing clocks: a timer may fire
+        # a clock tick early, and a pause that outlived its timer would wake no one.
+        self._resume = None
+        self._wake()
+
     def try_acquire(self) -> bool:
-        if self.in_use < self.limit and not self.waiting:
+        if self.in_use < self.limit and not self.waiting and self._resume is None:
             self.in_use += 1
             return True
         return False
@@ -74,7 +102,7 @@ class SlotPool:
         self._wake()
 
     def _wake(self) -> None:
-        while self._waiters and self.in_use < self.limit:
+        while self._waiters and self.in_use < self.limit and self._resume is None:
             waiter = self._waiters.popleft()
             if not waiter.done():
                 self.in_use += 1

@@ -8,7 +8,6 @@ toolUse or a toolUseJsonParseError carrying the raw text; never an exception.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +18,8 @@ from switchboard.protocol.chat import (
     ToolUseJsonParseErrorEvent,
     ToolUseStartEvent,
 )
+
+from . import json_codec
 
 
 @dataclass
@@ -34,7 +35,7 @@ def parse_arguments(raw: str) -> tuple[dict[str, Any] | None, str | None]:
     if not raw.strip():
         return {}, None
     try:
-        value = json.loads(raw)
+        value = json_codec.loads(raw)
     except ValueError as error:
         return None, str(error)
     if not isinstance(value, dict):

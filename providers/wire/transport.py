@@ -23,6 +23,7 @@ from switchboard.protocol.chat import QueuedEvent, RetryEvent
 from switchboard.protocol.errors import ErrorCode
 
 from ..errors import ProviderError, json_body
+from .addresses import is_local, server_root, shown_url
 from .http import HttpRequest
 from .lanes import ClientLanes
 from .limits import LIMIT_KEYS, RequestClock, TimeLimit, Timeouts
@@ -74,14 +75,25 @@ class Transport:
         clock = RequestClock(timeouts)
         pool = self.slots.pool(provider, max_connections)
         attempt = timed_out = 0
+        announced = False  # a RetryEvent already told of the wait for the provider's pause
         while True:
             if not pool.try_acquire():
-                queued = pool.queued()
-                yield QueuedEvent(provider=provider, position=queued.position, limit=queued.limit)
+                paused = pool.paused_for()
+                if not (announced and paused):
+                    if paused and (not self.retry.waits_out(paused) or paused >= clock.left_s):
+                        raise _paused_error(provider, paused)
+                    queued = pool.queued()
+                    yield QueuedEvent(
+                        provider=provider,
+                        position=queued.position,
+                        limit=queued.limit,
+                        retry_after_ms=round(paused * 1000) if paused else None,
+                    )
                 try:
                     await clock.within_total(pool.acquire())
                 except TimeLimit:
-                    raise _pool_full_error(provider, pool.limit, timeouts.total_s) from None
+                    raise _pool_full_error(provider, pool.limit, clock.whole) from None
+            announced = False
             received = False
             lane = self.lanes.take()
             try:
@@ -93,7 +105,8 @@ class Transport:
                         error_body = await clock.wait(
                             "stall", timeouts.stall_s, _read_capped(response)
                         )
-                        raise parse_error(response.status_code, response.headers, error_body)
+                        error = parse_error(response.status_code, response.headers, error_body)
+                        raise error.with_body(error_body)
                     body = clock.body(response.aiter_bytes())
                     async with contextlib.aclosing(body) as chunks:
                         async for chunk in chunks:
@@ -109,10 +122,13 @@ class Transport:
             except httpx.TimeoutException as error:
                 failure = _timeout_error(provider, _httpx_limit(error, timeouts))
             except (httpx.TransportError, httpx.DecodingError) as error:
-                failure = _network_error(provider, error)
+                failure = _network_error(provider, error, request.url)
             finally:
                 self.lanes.give(lane)
                 pool.release()
+            pause = self.retry.pause_s(failure)
+            if pause:
+                pool.pause(pause)
             if received or clock.spent:
                 raise failure
             attempt += 1
@@ -121,7 +137,10 @@ class Transport:
             if delay is None:
                 raise failure
             yield RetryEvent(attempt=attempt, delay_ms=int(delay * 1000), reason=failure.message)
-            await asyncio.sleep(delay)
+            if pause:
+                announced = True  # the pool's pause is this wait
+            else:
+                await asyncio.sleep(delay)
 
     async def _send(
         self, client: httpx.AsyncClient, request: HttpRequest, timeouts: Timeouts
@@ -196,27 +215,45 @@ _LIMIT_WORDING = {
     "headers": "no response headers within {} s",
     "stall": "the stream stalled: no byte for {} s",
     "total": "the request ran past its total limit of {} s",
+    "request": "the request ran past its timeout of {} s",
 }
 
 
 def _timeout_error(provider: str, limit: TimeLimit) -> ProviderError:
     key = LIMIT_KEYS[limit.limit]
     wording = _LIMIT_WORDING[limit.limit].format(f"{limit.seconds:g}")
+    if limit.limit == "request":
+        setting, suggestion = f"the request's {key}", "raise the request's timeout param"
+    else:
+        setting = key
+        suggestion = f"raise [providers.{provider}] {key} in the config if the model is slow"
     return ProviderError(
         ErrorCode.TIMEOUT,
-        f"{provider}: timed out: {wording} ({key} = {limit.seconds:g})",
+        f"{provider}: timed out: {wording} ({setting} = {limit.seconds:g})",
         provider=provider,
-        suggestion=f"raise [providers.{provider}] {key} in the config if the model is slow",
-        retryable=limit.limit != "total",
+        suggestion=suggestion,
+        retryable=limit.limit not in ("total", "request"),
     )
 
 
-def _pool_full_error(provider: str, limit: int, total_s: float) -> ProviderError:
+def _paused_error(provider: str, paused_s: float) -> ProviderError:
+    return ProviderError(
+        ErrorCode.RATE_LIMITED,
+        f"{provider}: rate limited: the provider asked for no requests during the next "
+        f"{paused_s:.1f} s (Retry-After), longer than this request waits",
+        provider=provider,
+        retry_after_ms=round(paused_s * 1000),
+        suggestion="wait and try again, or use another model",
+        retryable=False,
+    )
+
+
+def _pool_full_error(provider: str, limit: int, whole: TimeLimit) -> ProviderError:
     return ProviderError(
         ErrorCode.TIMEOUT,
         f"{provider}: the connection pool was full: all {limit} connections "
-        f"(max_connections = {limit}) stayed busy past the request's total limit "
-        f"of {total_s:g} s",
+        f"(max_connections = {limit}) stayed busy past the request's "
+        f"{'timeout' if whole.limit == 'request' else 'total limit'} of {whole.seconds:g} s",
         provider=provider,
         suggestion=(
             f"raise [providers.{provider}] max_connections in the config, "
@@ -226,10 +263,26 @@ def _pool_full_error(provider: str, limit: int, total_s: float) -> ProviderError
     )
 
 
-def _network_error(provider: str, error: Exception) -> ProviderError:
+def _network_error(provider: str, error: Exception, url: str) -> ProviderError:
+    import httpx
+
     detail = str(error) or type(error).__name__
+    if not isinstance(error, httpx.ConnectError):
+        return ProviderError(
+            ErrorCode.NETWORK,
+            f"{provider}: network error: {detail} ({shown_url(url)})",
+            provider=provider,
+        )
+    if is_local(url):
+        suggestion = (
+            f"check that the server at {server_root(url)} is running, "
+            f"or set base_url in [providers.{provider}]"
+        )
+    else:
+        suggestion = "check the network connection and any proxy settings"
     return ProviderError(
         ErrorCode.NETWORK,
-        f"{provider}: network error: {detail}",
+        f"{provider}: network error: cannot connect to {shown_url(url)}: {detail}",
         provider=provider,
+        suggestion=suggestion,
     )

@@ -21,6 +21,25 @@
 (defvar switchboard-test-partials nil "Values of $/progress for our token, newest first.")
 (defvar switchboard-test-usage-changed nil "Params of each switchboard/usageChanged, newest first.")
 
+(defun switchboard-test-ask (question)
+  "Run `switchboard-ask' with a timer ticking; say what the timer saw while it streamed."
+  (let* ((seen nil)
+         (timer (run-at-time
+                 0 0.01
+                 (lambda ()
+                   (when (switchboard-streaming-p)
+                     (push (with-current-buffer "*switchboard*"
+                             (buffer-substring-no-properties (point-min) (point-max)))
+                           seen)))))
+         (_ (switchboard-ask question))
+         (returned-while-streaming (switchboard-streaming-p)))
+    (with-timeout (switchboard-test-timeout (error "switchboard-ask never finished"))
+      (while (switchboard-streaming-p)
+        (accept-process-output nil 0.05)))
+    (cancel-timer timer)
+    `(:returnedWhileStreaming ,(if returned-while-streaming t :json-false)
+      :seenWhileStreaming ,(vconcat (delete-dups (reverse seen))))))
+
 (cl-defmethod eglot-handle-notification
   (_server (_method (eql $/progress)) &key token value)
   (when (equal token switchboard-test-token)
@@ -62,7 +81,7 @@
                     `(:model "openai/gpt-4o"
                       :messages [(:role "user" :content "Say hello.")]
                       :partialResultToken ,switchboard-test-token)))
-             (_ (switchboard-ask "Tell me a joke."))
+             (ask (switchboard-test-ask "Tell me a joke."))
              (function-end (save-excursion (goto-char (point-min)) (forward-line 2) (point)))
              (titles (mapcar (lambda (action) (plist-get action :title))
                              (eglot-code-actions (point-min) function-end))))
@@ -84,6 +103,7 @@
                 :chat ,chat
                 :partials ,(vconcat (reverse switchboard-test-partials))
                 :usageChanged ,(vconcat (reverse switchboard-test-usage-changed))
+:ask ,ask
                 :askBuffer ,(with-current-buffer "*switchboard*"
                               (buffer-substring-no-properties (point-min) (point-max)))
                 :codeActionTitles ,(vconcat titles)

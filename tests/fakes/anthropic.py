@@ -24,6 +24,7 @@ from .http import FakeHTTPServer, RecordedRequest, Reply
 from .scenario import Scenario
 
 SSE_CONTENT_TYPE = "text/event-stream; charset=utf-8"
+MAX_CACHE_ANCHORS = 4
 WIRE_STOP = {
     "endTurn": "end_turn",
     "maxTokens": "max_tokens",
@@ -116,7 +117,9 @@ class FakeAnthropic(FakeHTTPServer):
 
     def _render(self, scenario: Scenario, request: RecordedRequest) -> Reply:
         body = _json_object(request.body)
-        problem = _missing_field(body, ("model", "max_tokens", "messages"))
+        problem = _missing_field(body, ("model", "max_tokens", "messages")) or _too_many_anchors(
+            body
+        )
         if problem:
             return self._error(400, "invalid_request_error", problem)
         model = scenario.model or str(body["model"])
@@ -323,6 +326,23 @@ def _json_object(raw: bytes) -> dict[str, Any]:
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
+
+
+def _too_many_anchors(body: dict[str, Any]) -> str | None:
+    """The API's own limit: four blocks with cache_control in one request."""
+    blocks: list[Any] = [body, *(body.get("tools") or [])]
+    if isinstance(body.get("system"), list):
+        blocks += body["system"]
+    for message in body.get("messages") or []:
+        if isinstance(message, dict) and isinstance(message.get("content"), list):
+            blocks += message["content"]
+    found = sum(1 for block in blocks if isinstance(block, dict) and "cache_control" in block)
+    if found > MAX_CACHE_ANCHORS:
+        return (
+            f"A maximum of {MAX_CACHE_ANCHORS} blocks with cache_control may be provided."
+            f" Found {found}."
+        )
+    return None
 
 
 def _missing_field(body: dict[str, Any], required: tuple[str, ...]) -> str | None:

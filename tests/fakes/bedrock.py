@@ -3,7 +3,9 @@
 It answers POST /model/{modelId}/converse-stream with real AWS eventstream
 frames (`:message-type`, `:event-type`, `:content-type` headers, JSON
 payloads carrying the `p` padding field, CRC32 checksums), POST
-/model/{modelId}/converse with a Converse JSON response, and GET
+/model/{modelId}/converse with a Converse JSON response, POST
+/model/{modelId}/count-tokens (CountTokens: `{"input": {"converse": ...}}` in,
+`{"inputTokens": N}` out, for Claude foundation-model ids only, as AWS), and GET
 /foundation-models. Like AWS it checks every request's SigV4 signature
 (re-signed with botocore from the headers the client signed) or its
 Bedrock API key, and answers a bad one with 403 and `x-amzn-ErrorType`.
@@ -39,6 +41,7 @@ WIRE_STOP = {
     "contentFilter": "content_filtered",
 }
 ERROR_NAMESPACE = "http://internal.amazon.com/coral/com.amazon.bedrock/"
+GEO_PREFIXES = frozenset({"us", "eu", "apac", "global", "jp", "au", "ca", "us-gov", "in"})
 PADDING = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 DEFAULT_MODELS = [
     {
@@ -122,6 +125,10 @@ class FakeBedrock(FakeHTTPServer):
         self.bearer_tokens = set(bearer_tokens or [])
         self.models = models if models is not None else list(DEFAULT_MODELS)
         self.auth_failures: list[str] = []
+        #: the `converse` input of every CountTokens request answered
+        self.counted: list[dict[str, Any]] = []
+        #: set: CountTokens answers every request with this ValidationException
+        self.count_refusal: str | None = None
         self._serial = itertools.count(1)
 
     @property
@@ -162,6 +169,8 @@ class FakeBedrock(FakeHTTPServer):
             operation = path.rsplit("/", 1)[-1]
             if operation in ("converse", "converse-stream"):
                 return super()._next_reply(request)
+            if operation == "count-tokens":
+                return self._count_tokens(request)
         return self._error(404, "UnknownOperationException", "Unknown operation")
 
     def _default_answer(self, request: RecordedRequest) -> Reply:
@@ -222,6 +231,23 @@ class FakeBedrock(FakeHTTPServer):
         frames.append(event_frame("metadata", _metadata(scenario), 5))
         return self._stream_reply(frames, scenario.delay_s)
 
+    def _count_tokens(self, request: RecordedRequest) -> Reply:
+        model = model_id(request)
+        if not model.startswith("anthropic.") or model.split(".", 1)[0] in GEO_PREFIXES:
+            return self._error(
+                400, "ValidationException", "The provided model doesn't support counting tokens."
+            )
+        if self.count_refusal is not None:
+            return self._error(400, "ValidationException", self.count_refusal)
+        converse = _json_object(request.body).get("input", {}).get("converse")
+        if not isinstance(converse, dict):
+            return self._error(400, "ValidationException", "input: exactly one member is required")
+        problem = _validation_problem(converse)
+        if problem:
+            return self._error(400, "ValidationException", problem)
+        self.counted.append(converse)
+        return Reply.json({"inputTokens": counted_tokens(converse)}, headers=self._ids())
+
     def _start_frame(self) -> bytes:
         return event_frame("messageStart", {"role": "assistant"}, next(self._serial))
 
@@ -247,6 +273,11 @@ class FakeBedrock(FakeHTTPServer):
 
     def _ids(self) -> dict[str, str]:
         return {"x-amzn-RequestId": str(uuid.UUID(int=next(self._serial)))}
+
+
+def counted_tokens(converse: dict[str, Any]) -> int:
+    """The fake's tokenizer: one token per 4 characters of the input's JSON, plus 7."""
+    return len(json.dumps(converse, sort_keys=True)) // 4 + 7
 
 
 def resign(request: RecordedRequest, key: AwsKey, region: str, service: str) -> str:

@@ -30,7 +30,11 @@ t.run({
       t.wait_for("the provider picker", function()
         return offered ~= nil
       end)
-      t.contains(table.concat(offered, "\n"), "copilot — GitHub Copilot, signed out", "picker")
+      t.contains(
+        table.concat(offered, "\n"),
+        "copilot — GitHub Copilot, not configured",
+        "picker"
+      )
       for _, line in ipairs(offered) do
         assert(not vim.startswith(line, "anthropic"), "anthropic has no sign-in flow: " .. line)
       end

@@ -141,14 +141,23 @@ t.run({
     "command completion offers subcommands and model ids",
     function()
       t.eq(vim.fn.getcompletion("Switchboard mo", "cmdline"), { "model" }, "subcommand")
-      t.eq(
-        vim.fn.getcompletion("Switchboard ", "cmdline"),
-        { "ask", "chat", "complete", "ghost", "key", "log", "login", "logout", "model", "usage" },
-        "all subcommands"
-      )
+      t.eq(vim.fn.getcompletion("Switchboard ", "cmdline"), {
+        "action",
+        "ask",
+        "chat",
+        "complete",
+        "ghost",
+        "history",
+        "key",
+        "log",
+        "login",
+        "logout",
+        "model",
+        "usage",
+      }, "all subcommands")
       local ids = vim.fn.getcompletion("Switchboard model openai/gpt-4o", "cmdline")
       assert(vim.tbl_contains(ids, "openai/gpt-4o-mini"), vim.inspect(ids))
-      local providers = vim.fn.getcompletion("Switchboard login co", "cmdline")
+      local providers = vim.fn.getcompletion("Switchboard login cop", "cmdline")
       t.eq(providers, { "copilot" }, "provider ids")
     end,
   },

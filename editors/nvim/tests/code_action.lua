@@ -1,6 +1,7 @@
 --- The server's code actions through Neovim's own vim.lsp.buf.code_action(): "explain with
 --- comments" on a visual selection runs switchboard.rewrite and Neovim applies the edit the server
---- sends. SWITCHBOARD_EXPECT_EXPLAINED (the function with its comment) comes from the Python side.
+--- sends, at once since setup() turns the diff preview off.
+--- SWITCHBOARD_EXPECT_EXPLAINED (the function with its comment) comes from the Python side.
 local t =
   dofile(vim.fs.joinpath(vim.fs.dirname(debug.getinfo(1, "S").source:sub(2)), "helpers.lua"))
 
@@ -12,7 +13,10 @@ t.run({
   {
     "a Python buffer attaches",
     function()
-      t.load_plugin({ settings = { defaultModel = "openai/gpt-4o-mini" } })
+      t.load_plugin({
+        settings = { defaultModel = "openai/gpt-4o-mini" },
+        diff = { preview = false },
+      })
       buf = t.edit_attached("calc.py", BEFORE)
     end,
   },

@@ -30,7 +30,11 @@ t.run({
       t.contains(text, "OK tokenizer cl100k_base: ok", "tokenizer")
       t.contains(text, "OK connected: switchboard ", "connected")
       t.contains(text, "OK openai: signed in (env:OPENAI_API_KEY)", "openai")
-      t.contains(text, "- copilot: signed out (ways in: device, ", "copilot")
+      t.contains(text, "- copilot: not configured (ways in: device, ", "copilot")
+      -- No AWS or Google credentials anywhere the server looks: not "signed in".
+      for _, provider in ipairs({ "bedrock", "vertex" }) do
+        t.contains(text, ("\n- %s: not configured"):format(provider), provider)
+      end
       assert(not text:find("ERROR", 1, true), "no errors")
       assert(not text:find("WARNING", 1, true), "no warnings")
     end,

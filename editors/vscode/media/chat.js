@@ -8,7 +8,8 @@
 
   /**
    * @typedef {{role: 'user'|'assistant', html: string, thinkingHtml: string, meta: string,
-   *            streaming: boolean, error: string}} MessageView
+   *            streaming: boolean, errorHtml: string}} MessageView
+   * @typedef {{key: string, label: string, kind: 'editor'|'file', on: boolean, title: string}} Chip
    */
 
   const messages = /** @type {HTMLElement} */ (document.getElementById('messages'));
@@ -18,7 +19,9 @@
   const send = /** @type {HTMLButtonElement} */ (document.getElementById('send'));
   const stop = /** @type {HTMLButtonElement} */ (document.getElementById('stop'));
   const model = /** @type {HTMLButtonElement} */ (document.getElementById('model'));
-  const newChat = /** @type {HTMLButtonElement} */ (document.getElementById('new-chat'));
+  const attach = /** @type {HTMLButtonElement} */ (document.getElementById('attach'));
+  const context = /** @type {HTMLElement} */ (document.getElementById('context'));
+  const tokens = /** @type {HTMLElement} */ (document.getElementById('tokens'));
 
   /** @param {string} tag @param {string} className */
   function element(tag, className) {
@@ -53,8 +56,8 @@
       thinking.lastElementChild.innerHTML = view.thinkingHtml;
     }
     body.innerHTML = view.html;
-    error.textContent = view.error;
-    error.hidden = !view.error;
+    error.innerHTML = view.errorHtml;
+    error.hidden = !view.errorHtml;
     meta.textContent = view.meta;
     meta.hidden = !view.meta;
   }
@@ -103,6 +106,29 @@
     document.body.classList.toggle('busy', busy);
   }
 
+  /** @param {Chip[]} chips */
+  function drawContext(chips) {
+    context.replaceChildren(
+      ...chips.map((chip) => {
+        const node = /** @type {HTMLButtonElement} */ (element('button', `chip ${chip.kind}${chip.on ? '' : ' off'}`));
+        node.type = 'button';
+        node.title = chip.title;
+        node.dataset.key = chip.key;
+        node.dataset.kind = chip.kind;
+        node.setAttribute('aria-pressed', String(chip.on));
+        node.textContent = chip.kind === 'file' ? `${chip.label} ×` : chip.label;
+        return node;
+      }),
+    );
+    context.hidden = chips.length === 0;
+  }
+
+  let draftTimer = 0;
+  function sendDraft() {
+    window.clearTimeout(draftTimer);
+    draftTimer = window.setTimeout(() => vscode.postMessage({ type: 'draft', text: input.value }), 200);
+  }
+
   window.addEventListener('message', (event) => {
     const message = event.data;
     switch (message.type) {
@@ -123,6 +149,16 @@
       case 'model':
         model.textContent = message.model;
         break;
+      case 'context':
+        drawContext(message.chips);
+        break;
+      case 'tokens':
+        tokens.textContent = message.text;
+        tokens.title = message.title || 'What the next request sends';
+        break;
+      case 'focus':
+        input.focus();
+        break;
     }
   });
 
@@ -132,7 +168,18 @@
     if (text) {
       vscode.postMessage({ type: 'send', text });
       input.value = '';
+      tokens.textContent = '';
     }
+  });
+  input.addEventListener('input', (event) => {
+    const typed = /** @type {InputEvent} */ (event).data;
+    const before = input.value.slice(0, input.selectionStart);
+    if (typed === '#' && /(^|\s)#$/.test(before)) {
+      // #file: the workspace's files in a picker; the '#' itself is not part of the question.
+      input.value = before.slice(0, -1) + input.value.slice(input.selectionStart);
+      vscode.postMessage({ type: 'pickFile' });
+    }
+    sendDraft();
   });
   input.addEventListener('keydown', (event) => {
     if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
@@ -143,8 +190,16 @@
     }
   });
   stop.addEventListener('click', () => vscode.postMessage({ type: 'stop' }));
-  newChat.addEventListener('click', () => vscode.postMessage({ type: 'newChat' }));
+  attach.addEventListener('click', () => vscode.postMessage({ type: 'pickFile' }));
   model.addEventListener('click', () => vscode.postMessage({ type: 'chooseModel' }));
+  context.addEventListener('click', (event) => {
+    const chip = /** @type {HTMLElement} */ (event.target).closest('.chip');
+    if (chip instanceof HTMLElement) {
+      vscode.postMessage(
+        chip.dataset.kind === 'editor' ? { type: 'toggleEditor' } : { type: 'removeFile', key: chip.dataset.key },
+      );
+    }
+  });
   messages.addEventListener('click', (event) => {
     const target = /** @type {HTMLElement} */ (event.target);
     const button = target.closest('button[data-action]');

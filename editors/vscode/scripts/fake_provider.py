@@ -42,7 +42,8 @@ def scenario_for(prompt: str) -> Scenario:
         return Scenario(text=GHOST_TEXT, pieces=3, delay_s=0.01, input_tokens=120, output_tokens=5)
     if "add comments that explain" in prompt:
         return Scenario(text=EXPLAIN_TEXT, pieces=4, input_tokens=190, output_tokens=32)
-    if "Rewrite this code" in prompt:
+    # The server's simplify rewrite (server/rewrite_prompts.py), and inline chat's instruction.
+    if "Make it simpler" in prompt or "add type hints" in prompt:
         return Scenario(text=REFACTOR_TEXT, pieces=5, input_tokens=180, output_tokens=30)
     if "slowly" in prompt:
         return Scenario(

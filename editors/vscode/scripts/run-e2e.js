@@ -5,8 +5,8 @@
 // playwright-core. The host starts the real `switchboard serve`, configured to talk to a
 // loopback OpenAI fake (scripts/fake_provider.py). While the tests run, they ask this script to
 // check what the workbench shows (status bar, chat webview, notifications), to click or press
-// keys, and to take screenshots (test-artifacts/; with SWITCHBOARD_UPDATE_SCREENSHOT=1 the chat one
-// also replaces media/screenshot.png, the README's).
+// keys, and to take screenshots (test-artifacts/). scripts/screenshots.js runs it with another
+// test entry point (out/test/screenshots) to take the README's screenshots.
 //
 // usage: node scripts/run-e2e.js      (after `npm run build`)
 // env:   CODE_SERVER     code-server executable (default: the cached 4.100.3 install)
@@ -25,6 +25,8 @@ const { chromium } = require('playwright-core');
 const EXT = path.resolve(__dirname, '..');
 const REPO = path.resolve(EXT, '..', '..');
 const ARTIFACTS = path.join(EXT, 'test-artifacts');
+/** Where checkpoints write their screenshots (main's `artifacts` option). */
+let screenshotDir = ARTIFACTS;
 const CODE_SERVER_VERSION = '4.100.3';
 const CODE_SERVER =
   process.env.CODE_SERVER ||
@@ -127,7 +129,7 @@ async function chatFrame(page, timeoutMs = 10000) {
   while (Date.now() < deadline) {
     for (const frame of page.frames()) {
       try {
-        if (await frame.$('#messages .message')) {
+        if (await frame.$('#composer')) {
           return frame;
         }
       } catch {
@@ -187,7 +189,52 @@ async function runCheck(page, name, request) {
       problems.push(`the editor shows ghost text "${text}", not "${request.ghostTextIncludes}"`);
     }
   }
-  if (request.webviewIncludes || request.webviewHas || request.webviewStreamingPrefixOf || request.click) {
+  if (request.chatSide) {
+    // Webviews float over their view's place in the layout: where the chat's frame is says which side bar holds it.
+    const side = await settle(
+      async () => {
+        const frame = await chatFrame(page, 2000);
+        const box = frame && (await (await frame.frameElement()).boundingBox());
+        const width = page.viewportSize()?.width ?? 0;
+        return box && box.width > 0 ? (box.x + box.width / 2 < width / 2 ? 'left' : 'right') : 'hidden';
+      },
+      (value) => value === request.chatSide,
+    );
+    seen.chatSide = side;
+    if (side !== request.chatSide) {
+      problems.push(`the chat view is ${side === 'hidden' ? 'not on screen' : `on the ${side}`}, not on the ${request.chatSide}`);
+    }
+  }
+  if (request.quickInputIncludes) {
+    const widget = page.locator('.quick-input-widget');
+    const text = await settle(
+      async () => ((await widget.isVisible().catch(() => false)) ? squash(await widget.innerText().catch(() => '')) : ''),
+      (value) => value.includes(request.quickInputIncludes),
+    );
+    seen.quickInput = text;
+    if (!text.includes(request.quickInputIncludes)) {
+      problems.push(`no quick input with "${request.quickInputIncludes}" (saw "${text}")`);
+    }
+  }
+  if (request.noNotificationIncludes) {
+    const gone = await settle(
+      () => page.locator('.notification-toast', { hasText: request.noNotificationIncludes }).count(),
+      (count) => count === 0,
+      8000,
+    );
+    if (gone !== 0) {
+      problems.push(`the notification with "${request.noNotificationIncludes}" is still on screen`);
+    }
+  }
+  if (
+    request.webviewIncludes ||
+    request.webviewHas ||
+    request.webviewHasAnywhere ||
+    request.webviewFocus ||
+    request.webviewType ||
+    request.webviewStreamingPrefixOf ||
+    request.click
+  ) {
     const frame = await chatFrame(page);
     if (!frame) {
       problems.push('no chat webview on screen');
@@ -203,6 +250,29 @@ async function runCheck(page, name, request) {
             problems.push(`chat view lacks "${expected}"`);
           }
         }
+      }
+      for (const selector of request.webviewHasAnywhere || []) {
+        const count = await settle(() => frame.locator(selector).count(), (value) => value > 0);
+        if (count === 0) {
+          problems.push(`chat view has no ${selector}`);
+        }
+      }
+      if (request.webviewFocus) {
+        // The browser's focus is in the chat's frame, on that element.
+        const focused = await settle(
+          () =>
+            frame
+              .evaluate((selector) => document.hasFocus() && document.activeElement === document.querySelector(selector), request.webviewFocus)
+              .catch(() => false),
+          (value) => value,
+        );
+        if (!focused) {
+          problems.push(`${request.webviewFocus} in the chat view does not have the focus`);
+        }
+      }
+      if (request.webviewType) {
+        await frame.locator(request.webviewType.selector).focus();
+        await page.keyboard.type(request.webviewType.text);
       }
       for (const selector of request.webviewHas || []) {
         if ((await frame.locator(`${last} ${selector}`).count()) === 0) {
@@ -253,7 +323,7 @@ async function runCheck(page, name, request) {
       }
       if (request.screenshot) {
         await sleep(500);
-        await page.screenshot({ path: path.join(ARTIFACTS, request.screenshot) });
+        await page.screenshot({ path: path.join(screenshotDir, request.screenshot) });
         request = { ...request, screenshot: undefined };
       }
       if (request.clickButton) {
@@ -289,16 +359,15 @@ async function runCheck(page, name, request) {
       problems.push('the text editor does not have the focus');
     }
   }
+  if (request.typeText) {
+    await page.keyboard.type(request.typeText);
+  }
   if (request.press) {
     await page.keyboard.press(request.press);
   }
   if (request.screenshot) {
     await sleep(300);
-    const file = path.join(ARTIFACTS, request.screenshot);
-    await page.screenshot({ path: file });
-    if (request.readme && process.env.SWITCHBOARD_UPDATE_SCREENSHOT === '1') {
-      fs.copyFileSync(file, path.join(EXT, 'media', 'screenshot.png'));
-    }
+    await page.screenshot({ path: path.join(screenshotDir, request.screenshot) });
   }
   const verdict = problems.length ? `FAILED (${problems.join('; ')})` : 'ok';
   console.log(`[check] ${name}: ${verdict}`);
@@ -308,7 +377,14 @@ async function runCheck(page, name, request) {
   return { ok: problems.length === 0, problems, seen };
 }
 
-async function main() {
+/**
+ * Runs one extension-host entry point in code-server and chromium; exits with its verdict.
+ * @param {{testsPath?: string, artifacts?: string}} [options] testsPath: relative to the
+ *   extension (default out/test/index); artifacts: where screenshots go (default test-artifacts/)
+ */
+async function main(options = {}) {
+  const testsPath = options.testsPath || path.join('out', 'test', 'index');
+  screenshotDir = options.artifacts || ARTIFACTS;
   const python = process.env.SWITCHBOARD_PYTHON || onPath('python') || onPath('python3');
   if (!python) {
     fail('no python on the PATH; set SWITCHBOARD_PYTHON');
@@ -320,10 +396,11 @@ async function main() {
   if (!fs.existsSync(CODE_SERVER)) {
     fail(`no code-server at ${CODE_SERVER}: run scripts/install-code-server.sh first`);
   }
-  if (!fs.existsSync(path.join(EXT, 'out', 'test', 'index.js'))) {
-    fail('out/test/index.js is missing: run `npm run build` first');
+  if (!fs.existsSync(path.join(EXT, `${testsPath}.js`))) {
+    fail(`${testsPath}.js is missing: run \`npm run build\` first`);
   }
   fs.mkdirSync(ARTIFACTS, { recursive: true });
+  fs.mkdirSync(screenshotDir, { recursive: true });
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'switchboard-e2e-'));
   const dirs = Object.fromEntries(
     ['ws', 'data', 'user-data/User', 'extensions', 'sync', 'xdg-config'].map((d) => {
@@ -456,7 +533,7 @@ async function main() {
     const remote = `vscode-remote://127.0.0.1:${port}`;
     const payload = [
       ['extensionDevelopmentPath', remote + EXT],
-      ['extensionTestsPath', remote + path.join(EXT, 'out', 'test', 'index')],
+      ['extensionTestsPath', remote + path.join(EXT, testsPath)],
       ['skipWelcome', 'true'],
     ];
     await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(dirs.ws)}&payload=${encodeURIComponent(JSON.stringify(payload))}`);
@@ -515,7 +592,11 @@ async function main() {
   process.exit(exitCode === 0 ? 0 : 1);
 }
 
-main().catch((error) => {
-  console.error(error);
-  process.exit(1);
-});
+module.exports = { main };
+
+if (require.main === module) {
+  main().catch((error) => {
+    console.error(error);
+    process.exit(1);
+  });
+}

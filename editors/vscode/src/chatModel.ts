@@ -2,11 +2,17 @@
 import { AnswerAccumulator } from './accumulator';
 import { requestSummary } from './format';
 import { escapeHtml, renderMarkdown } from './markdown';
+import type { SavedTurn } from './conversations';
 import type { Message } from './protocol';
 
 export interface UserTurn {
   role: 'user';
+  /** What the user typed. */
   text: string;
+  /** What the model reads: the question with its attachments. */
+  content: string;
+  /** The chips of what was attached. */
+  context: string[];
 }
 
 export interface AssistantTurn {
@@ -26,7 +32,8 @@ export interface MessageView {
   thinkingHtml: string;
   meta: string;
   streaming: boolean;
-  error: string;
+  /** The error, rendered from its markdown (safe HTML); empty when none. */
+  errorHtml: string;
 }
 
 const STOP_NOTES: Record<string, string> = {
@@ -38,7 +45,9 @@ const STOP_NOTES: Record<string, string> = {
 
 export function messageView(turn: Turn): MessageView {
   if (turn.role === 'user') {
-    return { role: 'user', html: renderMarkdown(turn.text), thinkingHtml: '', meta: '', streaming: false, error: '' };
+    const chips = turn.context.map((label) => `<span class="chip">${escapeHtml(label)}</span>`).join('');
+    const html = (chips ? `<div class="context">${chips}</div>` : '') + renderMarkdown(turn.text);
+    return { role: 'user', html, thinkingHtml: '', meta: '', streaming: false, errorHtml: '' };
   }
   const answer = turn.answer;
   const parts: string[] = [];
@@ -67,7 +76,7 @@ export function messageView(turn: Turn): MessageView {
     thinkingHtml: answer.thinking ? renderMarkdown(answer.thinking) : '',
     meta: parts.join(' · '),
     streaming: turn.streaming,
-    error: Array.from(new Set(errors)).join('\n'),
+    errorHtml: Array.from(new Set(errors)).map(renderMarkdown).join(''),
   };
 }
 
@@ -84,10 +93,44 @@ export function historyMessages(turns: readonly Turn[]): Message[] {
     }
     const reply = turns[i + 1];
     if (reply === undefined) {
-      messages.push({ role: 'user', content: turn.text });
+      messages.push({ role: 'user', content: turn.content });
     } else if (reply.role === 'assistant' && reply.answer.text) {
-      messages.push({ role: 'user', content: turn.text }, { role: 'assistant', content: reply.answer.text });
+      messages.push({ role: 'user', content: turn.content }, { role: 'assistant', content: reply.answer.text });
     }
   }
   return messages;
+}
+
+/** A turn as it is kept in the workspace's storage. */
+export function savedTurn(turn: Turn): SavedTurn {
+  if (turn.role === 'user') {
+    return { role: 'user', text: turn.text, content: turn.content, context: turn.context };
+  }
+  const answer = turn.answer;
+  return {
+    role: 'assistant',
+    text: answer.text,
+    thinking: answer.thinking || undefined,
+    model: answer.model,
+    usage: answer.usage,
+    cost: answer.cost,
+    stopReason: answer.stopReason,
+    cancelled: turn.cancelled || undefined,
+    error: turn.error ?? (answer.errors.length ? answer.errors.map((e) => e.message).join('\n') : undefined),
+  };
+}
+
+/** A stored turn, back as the chat shows it (a finished answer). */
+export function restoredTurn(saved: SavedTurn): Turn {
+  if (saved.role === 'user') {
+    return { role: 'user', text: saved.text, content: saved.content ?? saved.text, context: saved.context ?? [] };
+  }
+  const answer = new AnswerAccumulator();
+  answer.text = saved.text;
+  answer.thinking = saved.thinking ?? '';
+  answer.model = saved.model;
+  answer.usage = saved.usage;
+  answer.cost = saved.cost;
+  answer.stopReason = saved.stopReason;
+  return { role: 'assistant', answer, streaming: false, cancelled: saved.cancelled ?? false, error: saved.error };
 }

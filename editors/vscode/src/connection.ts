@@ -16,6 +16,8 @@ import {
   RevealOutputChannelOn,
   State,
   WorkDoneProgress,
+  type ApplyWorkspaceEditParams,
+  type ApplyWorkspaceEditResult,
   type LanguageClientOptions,
   type ServerOptions,
 } from 'vscode-languageclient/node';
@@ -34,6 +36,12 @@ export const SYNCED_DOCUMENTS: { scheme: string }[] = [{ scheme: 'file' }, { sch
 
 export type ConnectionState = 'stopped' | 'starting' | 'running' | 'notFound' | 'failed';
 
+/** Stands between the server's workspace/applyEdit and the editor (see rewrite.ts). */
+export type ApplyEditHandler = (
+  params: ApplyWorkspaceEditParams,
+  next: (params: ApplyWorkspaceEditParams) => Promise<ApplyWorkspaceEditResult>,
+) => Promise<ApplyWorkspaceEditResult>;
+
 export class Connection implements vscode.Disposable {
   readonly output: vscode.LogOutputChannel;
   private client: LanguageClient | undefined;
@@ -47,6 +55,8 @@ export class Connection implements vscode.Disposable {
   /** The last start-up problem shown to the user (the tests read it too). */
   lastStartError: string | undefined;
   server: ServerCommand | undefined;
+  /** Set by the extension: where the server's edits go before they are applied. */
+  applyEdit: ApplyEditHandler | undefined;
 
   constructor(private readonly extensionUri: vscode.Uri) {
     this.output = vscode.window.createOutputChannel('Switchboard', { log: true });
@@ -112,6 +122,16 @@ export class Connection implements vscode.Disposable {
       initializationOptions: () => serverSettings(vscode.workspace.getConfiguration('switchboard')),
       outputChannel: this.output,
       revealOutputChannelOn: RevealOutputChannelOn.Never,
+      middleware: {
+        workspace: {
+          handleApplyEdit: (params, next) => {
+            const token = new vscode.CancellationTokenSource().token;
+            return this.applyEdit
+              ? this.applyEdit(params, async (forwarded) => (await next(forwarded, token)) as ApplyWorkspaceEditResult)
+              : next(params, token);
+          },
+        },
+      },
       initializationFailedHandler: (error) => {
         this.output.appendLine(`Initialization failed: ${String(error)}`);
         return false;

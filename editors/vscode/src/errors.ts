@@ -13,14 +13,10 @@ export interface ErrorReport {
   cancelled: boolean;
 }
 
+/** One way in: Sign In runs the provider's own flow (a device code, OAuth, or a key in a password box). */
 const SIGN_IN = (provider?: string | null): ErrorAction => ({
   title: 'Sign In…',
   command: 'switchboard.signIn',
-  args: provider ? [provider] : [],
-});
-const SET_KEY = (provider?: string | null): ErrorAction => ({
-  title: 'Set API Key…',
-  command: 'switchboard.setApiKey',
   args: provider ? [provider] : [],
 });
 const CHOOSE_MODEL: ErrorAction = { title: 'Choose Model', command: 'switchboard.chooseModel' };
@@ -31,7 +27,7 @@ export function actionsFor(data: ErrorData): ErrorAction[] {
   switch (data.code) {
     case 'authenticationFailed':
     case 'permissionDenied':
-      return [SIGN_IN(data.provider), SET_KEY(data.provider)];
+      return [SIGN_IN(data.provider)];
     case 'unknownModel':
     case 'unknownProvider':
     case 'unsupported':
@@ -77,4 +73,22 @@ export function describeError(error: unknown): ErrorReport {
     return { message: text, actions: actionsFor(data), cancelled: false };
   }
   return { message, actions: [SHOW_LOG], cancelled: false };
+}
+
+/**
+ * A markdown message as a notification shows it: VS Code draws `[label](https://…)` links there
+ * but no other markdown, so code spans, emphasis and headings lose their marks, and a link to
+ * anything but the web keeps only its label.
+ */
+export function notificationText(markdown: string): string {
+  return markdown
+    .replace(/\[([^\]\n]+)\]\(([^)\s]+)\)/g, (whole, label: string, url: string) =>
+      /^https?:/i.test(url) ? whole : label,
+    )
+    .replace(/(`+)([^`]+?)\1/g, '$2')
+    .replace(/(\*\*|__)(?=\S)([^*_]+?\S)\1/g, '$2')
+    .replace(/(^|[\s(])[*_](?=\S)([^*_\n]+?\S)[*_](?=[\s).,;:!?]|$)/g, '$1$2')
+    .replace(/^#{1,6}\s+/gm, '')
+    .replace(/\s*\n\s*/g, ' ')
+    .trim();
 }

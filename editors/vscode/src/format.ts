@@ -1,6 +1,6 @@
 // Text the extension shows: token counts, dollars, the status bar and its tooltip, model details.
 // Pure functions (no vscode import) so they are unit tested.
-import type { Cost, LastRequest, ModelInfo, ModelTotals, Totals, Usage } from './protocol';
+import type { Cost, CountTokensResult, LastRequest, ModelInfo, ModelTotals, Totals, Usage } from './protocol';
 
 export function formatTokens(count: number): string {
   if (count < 1000) {
@@ -174,4 +174,11 @@ export function usageReport(session: Totals, byModel: readonly ModelTotals[]): s
     lines.push('', `${unpriced} request(s) had no known price and are not in the cost.`);
   }
   return lines.join('\n') + '\n';
+}
+
+/** What the composer says the next request will send: its tokens and what they cost, before sending. */
+export function draftSummary(count: Pick<CountTokensResult, 'inputTokens' | 'exact' | 'costUsd'>): string {
+  const tokens = `${count.exact ? '' : '≈'}${formatTokens(count.inputTokens)} tok`;
+  const cost = count.costUsd === null || count.costUsd === undefined ? 'unpriced' : formatUsd(count.costUsd);
+  return `${tokens} · ${cost}`;
 }

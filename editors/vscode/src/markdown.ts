@@ -2,6 +2,7 @@
 // lists, quotes, tables, emphasis, inline code, links). Every piece of text is escaped before
 // markup is added, and only http(s)/mailto links are kept, so its HTML is safe to show.
 // It copes with a half-streamed answer: an unclosed fence renders as an open code block.
+import { highlightCode } from './highlight';
 
 export function escapeHtml(text: string): string {
   return text
@@ -82,6 +83,24 @@ export function renderMarkdown(source: string): string {
   return out.join('\n');
 }
 
+/** The answer's fenced code blocks, as the chat draws them (an unclosed last one included). */
+export function codeBlocks(source: string): { language: string; code: string }[] {
+  const lines = source.replace(/\r\n?/g, '\n').split('\n');
+  const blocks: { language: string; code: string }[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const fence = FENCE.exec(lines[i]);
+    if (!fence) {
+      continue;
+    }
+    const body: string[] = [];
+    for (i += 1; i < lines.length && !isClosingFence(lines[i], fence[1]); i++) {
+      body.push(lines[i]);
+    }
+    blocks.push({ language: fence[2], code: body.join('\n') });
+  }
+  return blocks;
+}
+
 function isClosingFence(line: string, marker: string): boolean {
   const trimmed = line.trim();
   return trimmed.length >= marker.length && trimmed[0] === marker[0] && /^(`+|~+)$/.test(trimmed);
@@ -102,13 +121,15 @@ function startsBlock(lines: string[], i: number): boolean {
 export function codeBlock(code: string, language: string): string {
   const lang = language.replace(/[^\w+#.-]/g, '');
   const label = lang ? `<span class="lang">${escapeHtml(lang)}</span>` : '';
-  const cls = lang ? ` class="language-${escapeHtml(lang)}"` : '';
+  const highlighted = highlightCode(code, lang.toLowerCase());
+  const cls = lang ? ` class="${highlighted === undefined ? '' : 'hljs '}language-${escapeHtml(lang)}"` : '';
   return (
     '<div class="code-block"><div class="code-actions">' +
     label +
     '<button type="button" data-action="copy" title="Copy">Copy</button>' +
     '<button type="button" data-action="insert" title="Insert at the cursor">Insert</button>' +
-    `</div><pre><code${cls}>${escapeHtml(code)}</code></pre></div>`
+    '<button type="button" data-action="apply" title="Apply to the file: a diff to accept or reject">Apply</button>' +
+    `</div><pre><code${cls}>${highlighted ?? escapeHtml(code)}</code></pre></div>`
   );
 }
 

@@ -101,16 +101,9 @@ export async function chooseModel(directory: ModelDirectory, id?: string): Promi
   await config.update('defaultModel', chosen.id, target);
   if (!chosen.available && !id) {
     const signIn = 'Sign In…';
-    const setKey = 'Set API Key…';
     void vscode.window
-      .showWarningMessage(`Switchboard: no credentials for ${chosen.provider} yet.`, signIn, setKey)
-      .then((choice) => {
-        if (choice === signIn) {
-          void vscode.commands.executeCommand('switchboard.signIn', chosen.provider);
-        } else if (choice === setKey) {
-          void vscode.commands.executeCommand('switchboard.setApiKey', chosen.provider);
-        }
-      });
+      .showWarningMessage(`Switchboard: no credentials for ${chosen.provider} yet.`, signIn)
+      .then((choice) => choice === signIn && vscode.commands.executeCommand('switchboard.signIn', chosen.provider));
   }
   return chosen.id;
 }

@@ -5,6 +5,7 @@ export const Methods = {
   models: 'switchboard/models',
   providers: 'switchboard/providers',
   chat: 'switchboard/chat',
+  countTokens: 'switchboard/countTokens',
   usage: 'switchboard/usage',
   usageChanged: 'switchboard/usageChanged',
   signIn: 'switchboard/signIn',
@@ -183,4 +184,19 @@ export interface ErrorData {
   retryAfterMs?: number | null;
   suggestion?: string | null;
   supported?: string[] | null;
+}
+
+export interface CountTokensParams {
+  model?: string;
+  messages?: Message[];
+  system?: string;
+  text?: string;
+}
+
+export interface CountTokensResult {
+  inputTokens: number;
+  exact: boolean;
+  method: string;
+  costUsd?: number | null;
+  maxCostUsd?: number | null;
 }

@@ -1,13 +1,13 @@
 // Small pieces of UI shared by the commands.
 import * as vscode from 'vscode';
-import { describeError, type ErrorReport } from './errors';
+import { describeError, notificationText, type ErrorReport } from './errors';
 
-/** Shows a failed request with its helpful actions; a cancelled one is not an error. */
+/** Shows a failed request (its markdown as a notification draws it) with its helpful actions; a cancel is not an error. */
 export function showError(error: unknown, prefix = 'Switchboard'): ErrorReport {
   const report = describeError(error);
   if (!report.cancelled) {
     void vscode.window
-      .showErrorMessage(`${prefix}: ${report.message}`, ...report.actions.map((action) => action.title))
+      .showErrorMessage(`${prefix}: ${notificationText(report.message)}`, ...report.actions.map((action) => action.title))
       .then((choice) => {
         const action = report.actions.find((candidate) => candidate.title === choice);
         if (action) {

@@ -8,11 +8,7 @@ local M = {}
 local cached = nil
 
 local function status_text(provider)
-  local auth = provider.auth or {}
-  local text = auth.status == "signedIn" and "signed in" or "signed out"
-  if auth.source then
-    text = text .. " (" .. auth.source .. ")"
-  end
+  local _, text = require("switchboard.status").provider(provider)
   return text
 end
 

@@ -1,5 +1,6 @@
 --- `:'<,'>Switchboard ask [question]`: asks the chat about the selection, with its file name.
 local chat = require("switchboard.chat")
+local context = require("switchboard.context")
 local notify = require("switchboard.notify")
 
 local M = {}
@@ -29,20 +30,8 @@ end
 ---@param buf integer
 ---@return string
 function M.prompt(question, selection, buf)
-  local name = vim.api.nvim_buf_get_name(buf)
-  local file = name ~= "" and vim.fn.fnamemodify(name, ":~:.") or "[No Name]"
-  local lines = selection.first == selection.last and ("line %d"):format(selection.first)
-    or ("lines %d-%d"):format(selection.first, selection.last)
-  local fence = selection.text:find("```", 1, true) and "````" or "```"
-  return table.concat({
-    question,
-    "",
-    ("From `%s` (%s):"):format(file, lines),
-    "",
-    fence .. vim.bo[buf].filetype,
-    selection.text,
-    fence,
-  }, "\n")
+  local target = { buf = buf, first = selection.first, last = selection.last }
+  return question .. "\n\n" .. context.block(target, selection.text)
 end
 
 ---@param question string?
@@ -57,6 +46,7 @@ function M.ask(question, first, last)
   local selection = M.selection(first, last)
   local function send(text)
     if text and vim.trim(text) ~= "" then
+      chat.set_target({ buf = buf, first = selection.first, last = selection.last })
       chat.send(M.prompt(vim.trim(text), selection, buf))
     end
   end

@@ -2,8 +2,13 @@
 ---
 --- Layout: "## You" headings hold what the user wrote, "## <model>" headings the answers.
 --- The text under the last "## You" is the next prompt: <CR> (normal) or <C-s> sends it,
---- <C-c> cancels a streaming answer and keeps what arrived.
+--- <C-c> cancels a streaming answer and keeps what arrived. `gy` yanks the code block under the
+--- cursor (else the last one), `ga` applies it to the file the chat came from, through a diff.
+--- `#buffer` and `#selection` in a prompt attach that file, or its last Visual selection.
+--- Each conversation is saved (see switchboard.chats) and comes back with :Switchboard history.
+local chats = require("switchboard.chats")
 local config = require("switchboard.config")
+local context = require("switchboard.context")
 local notify = require("switchboard.notify")
 local server = require("switchboard.server")
 local statusline = require("switchboard.statusline")
@@ -26,11 +31,19 @@ local ns = vim.api.nvim_create_namespace("switchboard.chat")
 ---@field messages table[]
 ---@field prompt_mark integer?   extmark of the last "## You" heading
 ---@field answer switchboard.Answer?
-local state = { buf = nil, messages = {}, prompt_mark = nil, answer = nil }
+---@field id string             the conversation's id (its saved file, its calls' requestIds)
+---@field calls string[]        the requestIds of its answers
+---@field model string?         the model of the last answer
+---@field title string?         the first prompt, without its context
+---@field origin integer?       the file buffer the chat was last opened from
+---@field target switchboard.Target?  where `ga` applies a code block
+local state = { buf = nil, messages = {}, prompt_mark = nil, answer = nil, id = "", calls = {} }
 
 local function buf_valid()
   return state.buf ~= nil and vim.api.nvim_buf_is_loaded(state.buf)
 end
+
+local save
 
 local function line_count()
   return vim.api.nvim_buf_line_count(state.buf)
@@ -125,6 +138,17 @@ local function set_keymaps(buf)
   map({ "n", "i" }, "<C-c>", function()
     M.cancel()
   end, "Switchboard: stop the answer")
+  local keys = config.options.chat_keys or {}
+  if keys.yank then
+    map("n", keys.yank, function()
+      M.yank_block()
+    end, "Switchboard: yank the code block")
+  end
+  if keys.apply then
+    map("n", keys.apply, function()
+      M.apply_block()
+    end, "Switchboard: apply the code block (diff first)")
+  end
 end
 
 --- A chat buffer the user unloaded (:bdelete) keeps its name: wipe it to reuse the name.
@@ -149,10 +173,17 @@ local function create_buffer()
   state.buf = buf
   state.messages = {}
   state.answer = nil
+  state.id = chats.new_id()
+  state.calls = {}
+  state.model = nil
+  local keys = config.options.chat_keys or {}
   vim.api.nvim_buf_set_lines(buf, 0, -1, true, {
     "# Switchboard chat",
     "",
-    "_<CR> sends what is under the last “You” heading · <C-c> stops an answer_",
+    ("_<CR> sends under “You” · <C-c> stops · %s yanks, %s applies a code block · #buffer #selection_"):format(
+      keys.yank or "-",
+      keys.apply or "-"
+    ),
   })
   new_prompt()
   set_keymaps(buf)
@@ -173,6 +204,10 @@ end
 --- Shows the chat buffer (in its window if one has it) and puts the cursor at the end.
 ---@return integer buf
 function M.open()
+  local current = vim.api.nvim_get_current_buf()
+  if current ~= state.buf and vim.bo[current].buftype == "" then
+    state.origin = current
+  end
   local buf = M.buffer()
   local wins = vim.fn.win_findbuf(buf)
   if #wins > 0 then
@@ -278,6 +313,20 @@ local function footer(result)
   return "_" .. table.concat(parts, " · ") .. "_"
 end
 
+--- Keeps the conversation (its turns as sent, and its calls) for :Switchboard history.
+save = function()
+  local ok, problem = pcall(chats.save, {
+    id = state.id,
+    title = state.title,
+    model = state.model,
+    messages = state.messages,
+    calls = state.calls,
+  })
+  if not ok then
+    notify.warn("the chat was not saved: " .. tostring(problem))
+  end
+end
+
 ---@param answer switchboard.Answer
 ---@param err table?
 ---@param result table?
@@ -302,10 +351,12 @@ local function on_done(answer, err, result)
     return
   end
   table.insert(state.messages, { role = "assistant", content = table.concat(answer.text) })
+  state.model = result.model or state.model
   following(function()
     append_paragraph({ footer(result) })
     new_prompt()
   end)
+  save()
 end
 
 --- Sends `text` (or what is under the last "## You" heading) and streams the answer.
@@ -324,8 +375,13 @@ function M.send(text)
     notify.info("write a prompt under the last “You” heading, then press <CR>")
     return
   end
-  table.insert(state.messages, { role = "user", content = prompt })
+  if #state.messages == 0 then
+    state.title = prompt
+  end
+  table.insert(state.messages, { role = "user", content = M.with_context(prompt) })
   local model = config.chat_model()
+  local request_id = ("%s-%d"):format(state.id, #state.calls + 1)
+  table.insert(state.calls, request_id)
   append_lines({ "", "## " .. (model or "Switchboard"), "" })
   state.answer = {
     text = {},
@@ -342,7 +398,7 @@ function M.send(text)
     answer.stream = server.stream(
       client,
       "switchboard/chat",
-      { model = model, messages = vim.deepcopy(state.messages) },
+      { model = model, messages = vim.deepcopy(state.messages), requestId = request_id },
       {
         on_events = function(events)
           on_events(answer, events)
@@ -386,6 +442,165 @@ end
 ---@return table[]
 function M.messages()
   return vim.deepcopy(state.messages)
+end
+
+--- Where `ga` applies a code block from now on (ask and #selection set it).
+---@param target switchboard.Target?
+function M.set_target(target)
+  state.target = target
+end
+
+---@return switchboard.Target?
+function M.target()
+  return state.target
+end
+
+--- `prompt` with the text `#buffer` and `#selection` name (of the file the chat came from)
+--- attached below it; that text is where a code block is applied.
+---@param prompt string
+---@return string
+function M.with_context(prompt)
+  local origin = state.origin
+  if not origin or not vim.api.nvim_buf_is_loaded(origin) then
+    if prompt:find("#buffer", 1, true) or prompt:find("#selection", 1, true) then
+      notify.warn("#buffer and #selection need a file: open the chat from one")
+    end
+    return prompt
+  end
+  local blocks = { prompt }
+  if prompt:find("#selection", 1, true) then
+    local selection = context.last_selection(origin)
+    if selection then
+      table.insert(blocks, context.block(selection))
+      state.target = selection
+    else
+      notify.warn("#selection: nothing was selected in " .. context.file_label(origin))
+    end
+  end
+  if prompt:find("#buffer", 1, true) then
+    table.insert(blocks, context.block({ buf = origin }))
+    if not (state.target and state.target.buf == origin and state.target.first) then
+      state.target = { buf = origin }
+    end
+  end
+  return table.concat(blocks, "\n\n")
+end
+
+---@class switchboard.CodeBlock
+---@field first integer 1-based line of the opening fence
+---@field last integer  1-based line of the closing fence
+---@field lines string[] the code
+
+--- The chat's fenced code blocks, top to bottom.
+---@return switchboard.CodeBlock[]
+function M.code_blocks()
+  local blocks = {}
+  local open = nil
+  for row, line in ipairs(vim.api.nvim_buf_get_lines(M.buffer(), 0, -1, true)) do
+    local ticks = line:match("^%s*(```+)")
+    if open then
+      if ticks and #ticks >= #open.fence and vim.trim(line) == ticks then
+        open.last = row
+        open.fence = nil
+        table.insert(blocks, open)
+        open = nil
+      else
+        table.insert(open.lines, line)
+      end
+    elseif ticks then
+      open = { first = row, lines = {}, fence = ticks }
+    end
+  end
+  return blocks
+end
+
+--- The block the cursor is in, else the last one.
+---@return switchboard.CodeBlock?
+function M.block_at_cursor()
+  local blocks = M.code_blocks()
+  local row = vim.api.nvim_get_current_buf() == state.buf and vim.api.nvim_win_get_cursor(0)[1]
+  for _, block in ipairs(blocks) do
+    if row and block.first <= row and row <= block.last then
+      return block
+    end
+  end
+  return blocks[#blocks]
+end
+
+--- Yanks the code block into the unnamed register (and the clipboard, when there is one).
+function M.yank_block()
+  local block = M.block_at_cursor()
+  if not block then
+    notify.info("no code block in the chat")
+    return
+  end
+  local text = table.concat(block.lines, "\n")
+  vim.fn.setreg('"', text, "l")
+  if vim.fn.has("clipboard") == 1 then
+    pcall(vim.fn.setreg, "+", text, "l")
+  end
+  notify.info(("yanked %d lines"):format(#block.lines))
+end
+
+--- Applies the code block to the chat's target (a selection, else the whole file it came
+--- from), after a diff the user accepts.
+function M.apply_block()
+  local block = M.block_at_cursor()
+  if not block then
+    notify.info("no code block in the chat")
+    return
+  end
+  local target = state.target
+  if not target or not vim.api.nvim_buf_is_loaded(target.buf) then
+    target = state.origin and vim.api.nvim_buf_is_loaded(state.origin) and { buf = state.origin }
+      or nil
+  end
+  if not target then
+    notify.warn("no file to apply it to: open the chat from one, or ask about a selection")
+    return
+  end
+  local buf, first, last = target.buf, target.first, target.last
+  local proposed = first and require("switchboard.diff").replaced(buf, first, last, block.lines)
+    or block.lines
+  require("switchboard.diff").propose({
+    buf = buf,
+    lines = proposed,
+    title = "Switchboard: apply the code block to " .. context.file_label(buf),
+    on_done = function(accepted)
+      if not accepted or not vim.api.nvim_buf_is_loaded(buf) then
+        return
+      end
+      if first then
+        vim.api.nvim_buf_set_lines(buf, first - 1, last, true, block.lines)
+        state.target = { buf = buf, first = first, last = first + #block.lines - 1 }
+      else
+        vim.api.nvim_buf_set_lines(buf, 0, -1, true, block.lines)
+      end
+      notify.info("applied to " .. context.file_label(buf))
+    end,
+  })
+end
+
+--- Opens a saved conversation: its turns in a fresh chat buffer, ready to go on.
+---@param saved switchboard.SavedChat
+function M.restore(saved)
+  M.reset()
+  local buf = M.open()
+  state.id = saved.id
+  state.calls = vim.deepcopy(saved.calls or {})
+  state.model = saved.model
+  state.title = saved.title
+  state.messages = vim.deepcopy(saved.messages)
+  local lines = {}
+  for _, message in ipairs(saved.messages) do
+    local heading = message.role == "user" and YOU
+      or ("## " .. (message.model or saved.model or "Switchboard"))
+    vim.list_extend(lines, { "", heading })
+    vim.list_extend(lines, vim.split(message.content, "\n", { plain = true }))
+  end
+  vim.api.nvim_buf_set_lines(buf, 3, -1, true, lines)
+  new_prompt()
+  follow_end()
 end
 
 return M

@@ -39,6 +39,24 @@ M.subcommands = {
       require("switchboard.ask").ask(args, first, last)
     end,
   },
+  action = {
+    run = function(_, command)
+      local first, last = command.line1, command.line2
+      if command.range == 0 then
+        first, last = vim.fn.line("'<"), vim.fn.line("'>")
+      end
+      local last_line = vim.api.nvim_buf_get_lines(0, last - 1, last, true)[1]
+      vim.lsp.buf.code_action({
+        range = { start = { first, 0 }, ["end"] = { last, math.max(0, #last_line - 1) } },
+        -- Only Switchboard's actions: the ones that run its rewrite command.
+        filter = function(action)
+          local command = action.command
+          local name = type(command) == "table" and command.command or command
+          return name == "switchboard.rewrite"
+        end,
+      })
+    end,
+  },
   complete = {
     run = function()
       require("switchboard.complete").start()
@@ -57,6 +75,11 @@ M.subcommands = {
     end,
     complete = function()
       return { "on", "off", "toggle" }
+    end,
+  },
+  history = {
+    run = function()
+      require("switchboard.chats").pick()
     end,
   },
   model = {
@@ -150,7 +173,7 @@ function M.create()
     range = true,
     bang = true,
     complete = M.complete,
-    desc = "Switchboard: chat, ask, complete, ghost, model, login, logout, key, usage, log",
+    desc = "Switchboard: chat, ask, action, complete, history, ghost, model, login, logout, key, usage, log",
   })
 end
 

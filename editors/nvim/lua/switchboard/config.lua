@@ -21,6 +21,11 @@ local M = {}
 ---@field debounce_ms integer       the pause in typing before a suggestion is asked for
 ---@field keys switchboard.GhostKeys Insert-mode keys; false leaves one out
 
+---@class switchboard.DiffOptions
+---@field preview boolean  code actions' and chat code blocks' edits open a diff to accept first
+---@field accept string    key in the preview that applies the edit
+---@field reject string    key in the preview that drops it
+
 ---@class switchboard.Options
 ---@field cmd string[]              how to start the server
 ---@field cli_cmd string[]?         the CLI (`--version`, `doctor`); derived from `cmd` when nil
@@ -29,6 +34,11 @@ local M = {}
 ---@field model string?             the model chat uses; nil: the server's defaultModel
 ---@field complete_model string?    the completion model (ghost text and `complete`), sent as
 ---                                 settings.completion.model; nil: the server's choice
+---@field fast_model string?        the server's fast model (settings.fastModel): completion uses
+---                                 it when no completion model is set and no provider with
+---                                 credentials fills in the middle
+---@field diff switchboard.DiffOptions  the preview of edits before they are applied
+---@field chat_keys {yank: string|false, apply: string|false}  chat-buffer keys for code blocks
 ---@field ghost boolean|switchboard.GhostOptions  false: no ghost text and no ghost keys
 ---@field chat_open string          the command that opens the chat window
 ---@field keymaps boolean|switchboard.Keymaps
@@ -42,6 +52,9 @@ M.defaults = {
   settings = {},
   model = nil,
   complete_model = nil,
+  fast_model = nil,
+  diff = { preview = true, accept = "ga", reject = "q" },
+  chat_keys = { yank = "gy", apply = "ga" },
   ghost = {
     enabled = true,
     engine = "auto",
@@ -156,10 +169,14 @@ function M.ghost()
   return M.options.ghost
 end
 
---- The server settings setup() sends: `settings`, with `complete_model` as completion.model.
+--- The server settings setup() sends: `settings`, with `complete_model` as completion.model
+--- and `fast_model` as fastModel.
 ---@return table?
 function M.server_settings()
   local settings = vim.deepcopy(M.options.settings)
+  if M.options.fast_model then
+    settings.fastModel = M.options.fast_model
+  end
   local model = M.complete_model()
   if model then
     settings.completion = vim.tbl_extend("force", settings.completion or {}, { model = model })

@@ -99,16 +99,21 @@ local function check_providers()
     return
   end
   local signed_in = 0
+  local status = require("switchboard.status")
   for _, provider in ipairs(reply.result.providers) do
-    local auth = provider.auth or {}
-    if auth.status == "signedIn" then
+    local readiness, text = status.provider(provider)
+    local line = ("%s: %s"):format(provider.id, text)
+    if readiness == "ready" then
       signed_in = signed_in + 1
-      local source = auth.source or "the provider's own credential chain, checked on first use"
-      vim.health.ok(("%s: signed in (%s)"):format(provider.id, source))
+      vim.health.ok(line)
     else
-      local status = auth.status == "expired" and "sign-in expired" or "signed out"
-      local how = table.concat(auth.methods or {}, ", ")
-      vim.health.info(("%s: %s (ways in: %s)"):format(provider.id, status, how))
+      local ways = vim.tbl_filter(function(method)
+        return method ~= "none"
+      end, (provider.auth or {}).methods or {})
+      if #ways > 0 then
+        line = ("%s (ways in: %s)"):format(line, table.concat(ways, ", "))
+      end
+      vim.health.info(line)
     end
   end
   if signed_in == 0 then

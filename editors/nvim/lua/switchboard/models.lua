@@ -2,6 +2,7 @@
 local config = require("switchboard.config")
 local notify = require("switchboard.notify")
 local server = require("switchboard.server")
+local status = require("switchboard.status")
 
 local M = {}
 
@@ -33,8 +34,9 @@ end
 ---@param model table ModelInfo
 ---@return string
 function M.format(model)
+  local _, mark, readiness = status.model(model)
   local parts = {
-    ("%s %s"):format(model.available and "✓" or "✗", model.id),
+    ("%s %s"):format(mark, model.id),
     ("%s ctx"):format(short_count(model.contextWindow)),
   }
   if model.maxOutputTokens then
@@ -49,8 +51,8 @@ function M.format(model)
   else
     table.insert(parts, "price unknown")
   end
-  if not model.available then
-    table.insert(parts, "no credentials")
+  if readiness then
+    table.insert(parts, readiness)
   end
   if model.id == config.chat_model() then
     table.insert(parts, "in use")
@@ -64,9 +66,11 @@ end
 ---@return table[]
 local function available_first(models)
   local sorted = vim.list_extend({}, models)
+  local order = { ready = 1, unchecked = 2, missing = 3 }
   table.sort(sorted, function(a, b)
-    if a.available ~= b.available then
-      return a.available
+    local a_rank, b_rank = order[status.model(a)], order[status.model(b)]
+    if a_rank ~= b_rank then
+      return a_rank < b_rank
     end
     return a.id < b.id
   end)

@@ -80,11 +80,32 @@ function M.register()
     handlers = {
       ["$/progress"] = on_progress,
       ["switchboard/usageChanged"] = on_usage_changed,
+      ["workspace/applyEdit"] = function(err, params, ctx)
+        return require("switchboard.edits").apply(err, params, ctx)
+      end,
     },
     on_init = on_init,
     on_exit = on_exit,
   }
   vim.lsp.enable(M.name)
+  -- vim.lsp.enable attaches on FileType, which a file with no filetype never fires: attach
+  -- those too, so that code actions and completion work in every file.
+  vim.api.nvim_create_autocmd({ "BufReadPost", "BufNewFile" }, {
+    group = vim.api.nvim_create_augroup("switchboard.attach", { clear = true }),
+    callback = function(event)
+      vim.schedule(function()
+        local buf = event.buf
+        if
+          vim.api.nvim_buf_is_valid(buf)
+          and vim.bo[buf].filetype == ""
+          and vim.bo[buf].buftype == ""
+          and vim.lsp.is_enabled(M.name)
+        then
+          vim.lsp.start(vim.lsp.config[M.name], { bufnr = buf, silent = true })
+        end
+      end)
+    end,
+  })
 end
 
 --- Running clients get the new settings through workspace/didChangeConfiguration.

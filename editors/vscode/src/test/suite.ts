@@ -3,9 +3,10 @@
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { displayName } from '../complete';
 import type { SwitchboardApi } from '../extension';
 import { describeError } from '../errors';
-import { formatUsd, statusText } from '../format';
+import { draftSummary, formatUsd, statusText } from '../format';
 import {
   Methods,
   type ChatProgress,
@@ -85,7 +86,6 @@ test('the chat view shows the answer, rendered, with model, tokens and cost; the
   await waitFor('the status bar to count the chat', () => api.status.text === '$(sparkle) 2k tok · $0.011');
   await checkpoint('chat', {
     screenshot: 'chat.png',
-    readme: true,
     webviewIncludes: ['Hello from the fake provider', "return f'Hello, {name}!'", 'openai/gpt-4o · 1.2k in · 800 out · $0.011'],
     webviewHas: ['strong', '.code-block button[data-action="copy"]', '.code-block button[data-action="insert"]'],
     statusBarIncludes: '2k tok · $0.011',
@@ -153,6 +153,168 @@ test("the chat view's Stop button cancels the request and keeps what arrived", a
   assert.ok(turn.answer.text.length > 0 && turn.answer.text.length < SLOW_TEXT.length);
   assert.ok(SLOW_TEXT.startsWith(turn.answer.text));
   assert.equal(api.chat.busy, false);
+});
+
+test('the chat is a view in its own side bar container; Ctrl+Alt+I opens and focuses it; it moves to the secondary side bar', async () => {
+  assert.equal(
+    vscode.window.tabGroups.all.flatMap((group) => group.tabs).some((tab) => tab.input instanceof vscode.TabInputWebview),
+    false,
+    'no chat in an editor tab',
+  );
+  await vscode.commands.executeCommand('switchboard.chat');
+  await checkpoint('chat-left', { chatSide: 'left' });
+  await vscode.commands.executeCommand('workbench.action.closeSidebar');
+  await waitFor('the view to hide', () => !api.chat.visible);
+  await openSample();
+  await vscode.commands.executeCommand('workbench.action.focusActiveEditorGroup');
+  await checkpoint('press-ctrl-alt-i', { focusEditor: true, press: 'Control+Alt+I' });
+  await waitFor('the view to open', () => api.chat.visible);
+  await checkpoint('chat-focused', { chatSide: 'left', webviewFocus: '#input' });
+  await vscode.commands.executeCommand('vscode.moveViews', {
+    viewIds: ['switchboard.chatView'],
+    destinationId: 'workbench.panel.chat',
+  });
+  await vscode.commands.executeCommand('switchboard.chat');
+  await waitFor('the moved view to draw', () => api.chat.visible);
+  await checkpoint('chat-right', { chatSide: 'right' });
+  await vscode.commands.executeCommand('workbench.action.resetViewLocations');
+  await vscode.commands.executeCommand('workbench.action.closeAuxiliaryBar');
+  await vscode.commands.executeCommand('switchboard.chat');
+  await checkpoint('chat-back-left', { chatSide: 'left' });
+});
+
+test('the active file, or its selection, goes with the question while its chip is on; #file attaches another', async () => {
+  await vscode.commands.executeCommand('switchboard.newChat');
+  await vscode.workspace.fs.writeFile(workspaceFile('notes.md'), Buffer.from('# Notes\n\nThe add function sums.\n'));
+  const editor = await openSample();
+  editor.selection = new vscode.Selection(0, 0, 1, 0);
+  await waitFor('the selection chip', () => api.chat.context.editor?.kind === 'selection' && api.chat.context.editor);
+  assert.deepEqual(
+    api.chat.chips().map((chip) => [chip.label, chip.on]),
+    [['sample.py:1', true]],
+  );
+  await checkpoint('chip-shown', { webviewHasAnywhere: ['#context .chip.editor[aria-pressed="true"]'] });
+  await checkpoint('chip-toggle', { click: '#context .chip.editor' });
+  await waitFor('the chip to turn off', () => !api.chat.context.editorOn);
+  await checkpoint('chip-off', { webviewHasAnywhere: ['#context .chip.editor.off'] });
+  await checkpoint('chip-toggle-again', { click: '#context .chip.editor' });
+  await waitFor('the chip to turn on', () => api.chat.context.editorOn);
+  // #file in the composer opens the workspace's files; picking one attaches it.
+  await checkpoint('type-hash', { webviewType: { selector: '#input', text: 'What is in #' } });
+  await checkpoint('file-picker', { quickInputIncludes: 'Attach a file' });
+  await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
+  const attached = await vscode.commands.executeCommand<{ label: string }>('switchboard.attachFile', workspaceFile('notes.md'));
+  assert.equal(attached?.label, 'notes.md');
+  await checkpoint('file-chip', { webviewHasAnywhere: ['#context .chip.file'] });
+  // Before sending: the size of the request in tokens, and its cost, from switchboard/countTokens.
+  const summary = await api.chat.countDraft('What is in these?');
+  const count = api.chat.lastCount;
+  assert.ok(summary && count, 'the composer has a count');
+  assert.ok(count.result.inputTokens > 20, `${count.result.inputTokens} tokens`);
+  assert.equal(typeof count.result.costUsd, 'number', 'gpt-4o is priced');
+  assert.equal(summary, draftSummary(count.result));
+  await checkpoint('tokens-shown', { webviewIncludes: [], webviewHasAnywhere: ['#tokens:not(:empty)'] });
+  await api.chat.send('What is in these?');
+  const question = api.chat.turns[api.chat.turns.length - 2];
+  assert.ok(question.role === 'user');
+  assert.deepEqual(question.context, ['sample.py:1', 'notes.md']);
+  assert.equal(
+    question.content,
+    'From `sample.py` (line 1):\n\n```python\ndef add(a, b):\n\n```\n\n' +
+      'From `notes.md`:\n\n```markdown\n# Notes\n\nThe add function sums.\n\n```\n\nWhat is in these?',
+  );
+  assert.deepEqual(api.chat.context.files, [], '#file picks go with one question');
+  await checkpoint('context-sent', { webviewIncludes: ['sample.py:1', 'notes.md', 'What is in these?'] });
+  // Turned off, nothing from the editor goes.
+  api.chat.toggleEditorContext(false);
+  await api.chat.send('And now?');
+  const plain = api.chat.turns[api.chat.turns.length - 2];
+  assert.ok(plain.role === 'user');
+  assert.equal(plain.content, 'And now?');
+  api.chat.toggleEditorContext(true);
+});
+
+test("a code block's Apply opens a diff against the file; Accept writes it, Reject leaves it", async () => {
+  await vscode.commands.executeCommand('switchboard.newChat');
+  const document = await vscode.workspace.openTextDocument({ language: 'python', content: 'old = 1\n' });
+  await vscode.window.showTextDocument(document, vscode.ViewColumn.One);
+  api.chat.toggleEditorContext(false);
+  await api.chat.send('Say hello and show a function.');
+  api.chat.toggleEditorContext(true);
+  await vscode.window.showTextDocument(document, vscode.ViewColumn.One);
+  const block = '#messages .message.assistant:last-of-type .code-block';
+  await checkpoint('highlighted', { webviewHas: ['.code-block code.hljs .hljs-keyword', '.code-block button[data-action="apply"]'] });
+  await checkpoint('click-apply', { click: `${block} button[data-action="apply"]` });
+  await waitFor('the diff tab', proposalTab);
+  assert.equal(document.getText(), 'old = 1\n', 'nothing changes before Accept');
+  const [proposal] = api.proposals.open;
+  assert.equal(proposal.proposed, "def greet(name):\n    return f'Hello, {name}!'\n");
+  await vscode.commands.executeCommand('switchboard.acceptProposal');
+  assert.equal(document.getText(), "def greet(name):\n    return f'Hello, {name}!'\n");
+  assert.equal(await api.chat.apply('x = 2'), true);
+  await waitFor('the second diff', proposalTab);
+  await vscode.commands.executeCommand('switchboard.rejectProposal');
+  assert.equal(document.getText(), "def greet(name):\n    return f'Hello, {name}!'\n", 'Reject changes nothing');
+  await waitFor('the diff to close', () => !proposalTab());
+  await vscode.window.showTextDocument(document);
+  await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+});
+
+test('inline chat: Ctrl+I on a selection asks for an instruction, and the answer opens as a diff of the selection', async () => {
+  const document = await vscode.workspace.openTextDocument({ language: 'python', content: 'def add(a, b):\n    return a + b\n# end\n' });
+  const editor = await vscode.window.showTextDocument(document, vscode.ViewColumn.One);
+  editor.selection = new vscode.Selection(0, 0, 2, 0);
+  await vscode.commands.executeCommand('workbench.action.focusActiveEditorGroup');
+  await checkpoint('press-ctrl-i', { focusEditor: true, press: 'Control+I' });
+  await checkpoint('inline-prompt', { quickInputIncludes: 'Edit the selection', typeText: 'add type hints', press: 'Enter' });
+  await waitFor('the diff tab', proposalTab, 30000);
+  const [proposal] = api.proposals.open;
+  assert.equal(proposal.document, document);
+  assert.equal(proposal.original, 'def add(a, b):\n    return a + b\n');
+  assert.equal(proposal.replacement, 'def add(a: int, b: int) -> int:\n    return a + b\n');
+  const question = api.chat.turns[api.chat.turns.length - 2];
+  assert.ok(question.role === 'user');
+  assert.equal(question.text, 'add type hints');
+  assert.deepEqual(question.context, [`${displayName(document.uri)}:1-2`]);
+  assert.equal(document.getText(), 'def add(a, b):\n    return a + b\n# end\n', 'nothing changes before Accept');
+  await vscode.commands.executeCommand('switchboard.acceptProposal');
+  assert.equal(document.getText(), 'def add(a: int, b: int) -> int:\n    return a + b\n# end\n');
+  await vscode.window.showTextDocument(document);
+  await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+});
+
+test('conversations are kept in the workspace: listed, reopened, renamed, deleted', async () => {
+  await vscode.commands.executeCommand('switchboard.newChat');
+  api.chat.toggleEditorContext(false);
+  await api.chat.send('Remember this one.');
+  const first = api.chat.conversation.id;
+  await vscode.commands.executeCommand('switchboard.newChat');
+  await api.chat.send('A second conversation.');
+  api.chat.toggleEditorContext(true);
+  const second = api.chat.conversation.id;
+  assert.notEqual(first, second);
+  const listed = api.conversations.list();
+  assert.deepEqual(listed.slice(0, 2).map((c) => c.title), ['A second conversation.', 'Remember this one.']);
+  assert.equal(listed[1].turns.length, 2);
+  const picking = vscode.commands.executeCommand('switchboard.history');
+  await checkpoint('history-list', { quickInputIncludes: 'Remember this one.', screenshot: 'history.png' });
+  await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
+  assert.equal(await picking, undefined, 'closed without a choice');
+  assert.equal(await vscode.commands.executeCommand('switchboard.openConversation', first), true);
+  assert.equal(api.chat.conversation.id, first);
+  assert.deepEqual(
+    api.chat.turns.map((turn) => (turn.role === 'user' ? turn.text : turn.answer.text)),
+    ['Remember this one.', CHAT_TEXT],
+  );
+  await checkpoint('reopened', { webviewIncludes: ['Remember this one.', 'Hello from the fake provider', '1.2k in · 800 out'] });
+  await api.chat.send('And a follow-up.');
+  assert.equal(api.conversations.get(first)?.turns.length, 4, 'the reopened conversation goes on');
+  assert.equal(await vscode.commands.executeCommand('switchboard.renameConversation', first, 'Kept chat'), true);
+  assert.equal(api.conversations.get(first)?.title, 'Kept chat');
+  assert.equal(await vscode.commands.executeCommand('switchboard.deleteConversation', second), true);
+  assert.equal(api.conversations.get(second), undefined);
+  assert.equal(await vscode.commands.executeCommand('switchboard.deleteConversation', first), true);
+  assert.equal(api.chat.turns.length, 0, 'deleting the open conversation starts a new chat');
 });
 
 test("the inline completion provider returns the fake's suggestion at the cursor, with a spinner while it asks", async () => {
@@ -255,44 +417,50 @@ test('Complete Here shows the suggestion as ghost text at the cursor, and Tab ac
   assert.deepEqual(editor.selection.active, new vscode.Position(1, 16));
 });
 
-test('Refactor Selection shows the rewrite as a diff and applies it when accepted', async () => {
+function proposalTab(): vscode.Tab | undefined {
+  return vscode.window.tabGroups.all
+    .flatMap((group) => group.tabs)
+    .find((t) => t.input instanceof vscode.TabInputTextDiff && t.input.modified.scheme === 'switchboard-proposal');
+}
+
+test("Refactor Selection runs the server's switchboard.rewrite; its edit shows as a diff, applied on Accept, and the notification goes", async () => {
   const editor = await openSample();
   editor.selection = new vscode.Selection(0, 0, 2, 0);
-  const shown = await vscode.commands.executeCommand('switchboard.refactorSelection', 'add type hints');
+  const shown = await vscode.commands.executeCommand('switchboard.refactorSelection');
   assert.equal(shown, true);
-  const tab = await waitFor('the diff tab', () =>
-    vscode.window.tabGroups.all
-      .flatMap((group) => group.tabs)
-      .find((t) => t.input instanceof vscode.TabInputTextDiff && t.input.modified.scheme === 'switchboard-proposal'),
-  );
+  const tab = await waitFor('the diff tab', proposalTab);
   const input = tab.input as vscode.TabInputTextDiff;
   assert.equal(path.basename(input.original.fsPath), 'sample.py');
   assert.equal(editor.document.lineAt(0).text, 'def add(a, b):', 'nothing changes before the user accepts');
+  const [proposal] = api.proposals.open;
+  assert.equal(proposal.replacement, 'def add(a: int, b: int) -> int:\n    return a + b\n', "the server's extraction and fit");
+  await checkpoint('proposal-shown', { notificationIncludes: 'proposes a change to sample.py', screenshot: 'proposal.png' });
   assert.equal(await vscode.commands.executeCommand('switchboard.acceptProposal'), true);
+  assert.equal(await proposal.settled, true);
   assert.equal(editor.document.getText(), 'def add(a: int, b: int) -> int:\n    return a + b\n');
+  await checkpoint('proposal-settled', { noNotificationIncludes: 'proposes a change' });
   await editor.document.save();
 });
 
-test('Explain Selection proposes the code with explaining comments as a diff; Reject keeps the file', async () => {
+test("Explain Selection proposes the server's commented code as a diff; Reject keeps the file and closes the notification", async () => {
   const editor = await openSample();
   const before = editor.document.getText();
   editor.selection = new vscode.Selection(0, 0, 2, 0);
   assert.equal(await vscode.commands.executeCommand('switchboard.explainSelection'), true);
-  const tab = await waitFor('the diff tab', () =>
-    vscode.window.tabGroups.all
-      .flatMap((group) => group.tabs)
-      .find((t) => t.input instanceof vscode.TabInputTextDiff && t.input.modified.scheme === 'switchboard-proposal'),
-  );
+  const tab = await waitFor('the diff tab', proposalTab);
   const proposed = await vscode.workspace.openTextDocument((tab.input as vscode.TabInputTextDiff).modified);
   assert.equal(
     proposed.getText(),
     'def add(a: int, b: int) -> int:\n    # The sum of the two arguments; works for any type with +.\n    return a + b\n',
   );
+  const [proposal] = api.proposals.open;
+  await checkpoint('explain-shown', { notificationIncludes: 'proposes a change to sample.py' });
   await vscode.commands.executeCommand('switchboard.rejectProposal');
+  assert.equal(await proposal.settled, false);
   assert.equal(editor.document.getText(), before, 'Reject changes nothing');
-  await waitFor('the diff tab to close', () =>
-    !vscode.window.tabGroups.all.flatMap((group) => group.tabs).some((t) => t.input instanceof vscode.TabInputTextDiff),
-  );
+  await waitFor('the diff tab to close', () => !proposalTab());
+  await checkpoint('explain-settled', { noNotificationIncludes: 'proposes a change' });
+  await vscode.commands.executeCommand('notifications.clearAll');
 });
 
 test('Ask About Selection sends the selection with the file name', async () => {
@@ -302,9 +470,10 @@ test('Ask About Selection sends the selection with the file name', async () => {
   const question = api.chat.turns[api.chat.turns.length - 2];
   assert.equal(question.role, 'user');
   assert.equal(
-    question.role === 'user' && question.text,
+    question.role === 'user' && question.content,
     'From `sample.py` (lines 1-2):\n\n```python\ndef add(a: int, b: int) -> int:\n    return a + b\n```\n\nWhat does it do?',
   );
+  assert.deepEqual(question.role === 'user' && question.context, ['sample.py:1-2']);
   assert.equal(lastAssistant().answer.text, CHAT_TEXT);
 });
 
@@ -337,7 +506,7 @@ test('the status bar tooltip and Show Usage have the totals per model', async ()
   assert.ok(text.includes(formatUsd(usage.session.costUsd)));
 });
 
-test('an authentication failure shows the error with Sign In and Set API Key actions', async () => {
+test("an authentication failure shows the error's markdown with one Sign In action, which leads to Anthropic's API key box", async () => {
   await setting('defaultModel', 'anthropic/claude-sonnet-4-5');
   await vscode.commands.executeCommand('switchboard.chat', 'Hello Claude');
   const turn = lastAssistant();
@@ -348,10 +517,18 @@ test('an authentication failure shows the error with Sign In and Set API Key act
   const report = describeError(failure);
   assert.equal((failure as { data?: { code?: string } }).data?.code, 'authenticationFailed');
   assert.deepEqual(
-    report.actions.map((action) => action.title),
-    ['Sign In…', 'Set API Key…'],
+    report.actions.map((action) => [action.title, action.args]),
+    [['Sign In…', ['anthropic']]],
   );
-  await checkpoint('auth-error', { screenshot: 'auth-error.png', notificationIncludes: 'Switchboard:', buttons: ['Sign In…'] });
+  await checkpoint('auth-error', {
+    screenshot: 'auth-error.png',
+    notificationIncludes: 'Switchboard:',
+    buttons: ['Sign In…'],
+    clickButton: 'Sign In…',
+    webviewHasAnywhere: ['.message.assistant:last-of-type .error p'],
+  });
+  // Anthropic signs in with an API key: Sign In leads to the password box for it.
+  await checkpoint('sign-in-key', { quickInputIncludes: 'API key for Anthropic', press: 'Escape' });
   await setting('defaultModel', 'openai/gpt-4o');
   await vscode.commands.executeCommand('notifications.clearAll');
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AnswerAccumulator } from '../../src/accumulator';
-import { historyMessages, messageView, type AssistantTurn, type Turn } from '../../src/chatModel';
+import { historyMessages, messageView, restoredTurn, savedTurn, type AssistantTurn, type Turn } from '../../src/chatModel';
 import type { ChatEvent } from '../../src/protocol';
 
 const stream: ChatEvent[] = [
@@ -80,6 +80,10 @@ describe('AnswerAccumulator', () => {
   });
 });
 
+function user(text: string, content = text, context: string[] = []): Turn {
+  return { role: 'user', text, content, context };
+}
+
 function assistant(text: string, overrides: Partial<AssistantTurn> = {}): AssistantTurn {
   const answer = new AnswerAccumulator();
   answer.apply([{ type: 'text', text }]);
@@ -89,16 +93,16 @@ function assistant(text: string, overrides: Partial<AssistantTurn> = {}): Assist
 describe('chat model', () => {
   it('sends every answered exchange, and drops a question whose answer failed empty', () => {
     const turns: Turn[] = [
-      { role: 'user', text: 'first' },
+      user('first'),
       assistant('one'),
-      { role: 'user', text: 'failed' },
+      user('failed'),
       assistant('', { error: 'rate limited' }),
-      { role: 'user', text: 'now' },
+      user('now', 'From `a.py`:\n\n```python\nx = 1\n```\n\nnow'),
     ];
     expect(historyMessages(turns)).toEqual([
       { role: 'user', content: 'first' },
       { role: 'assistant', content: 'one' },
-      { role: 'user', content: 'now' },
+      { role: 'user', content: 'From `a.py`:\n\n```python\nx = 1\n```\n\nnow' },
     ]);
   });
 
@@ -120,12 +124,30 @@ describe('chat model', () => {
     const stopped = assistant('Hel', { cancelled: true });
     expect(messageView(stopped).meta).toBe('stopped');
     const failed = assistant('', { error: 'Invalid API key' });
-    expect(messageView(failed).error).toBe('Invalid API key');
+    expect(messageView(failed).errorHtml).toBe('<p>Invalid API key</p>');
   });
 
-  it('escapes what the user typed', () => {
-    expect(messageView({ role: 'user', text: '<img src=x onerror=alert(1)>' }).html).toBe(
-      '<p>&lt;img src=x onerror=alert(1)&gt;</p>',
+  it("renders an error's markdown, escaped", () => {
+    const failed = assistant('', { error: 'No key: set `ANTHROPIC_API_KEY` or see [the docs](https://example.com/keys) <b>' });
+    expect(messageView(failed).errorHtml).toBe(
+      '<p>No key: set <code>ANTHROPIC_API_KEY</code> or see <a href="https://example.com/keys">the docs</a> &lt;b&gt;</p>',
     );
+  });
+
+  it('escapes what the user typed, and shows the chips of what went with it', () => {
+    expect(messageView(user('<img src=x onerror=alert(1)>')).html).toBe('<p>&lt;img src=x onerror=alert(1)&gt;</p>');
+    expect(messageView(user('why?', 'ctx', ['a.py:1-2', '<b>.ts'])).html).toBe(
+      '<div class="context"><span class="chip">a.py:1-2</span><span class="chip">&lt;b&gt;.ts</span></div><p>why?</p>',
+    );
+  });
+
+  it('keeps a conversation through storage: a saved turn restores as it was shown', () => {
+    const answer = assistant('');
+    answer.answer.apply(stream);
+    answer.answer.cost = { inputUsd: 0, outputUsd: 0, totalUsd: 0.0042 };
+    const turns: Turn[] = [user('hi', 'ctx + hi', ['a.py']), answer];
+    const restored = JSON.parse(JSON.stringify(turns.map(savedTurn))).map(restoredTurn) as Turn[];
+    expect(restored.map(messageView)).toEqual(turns.map(messageView));
+    expect(historyMessages(restored)).toEqual(historyMessages(turns));
   });
 });

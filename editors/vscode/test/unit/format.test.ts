@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  draftSummary,
   EMPTY_TOTALS,
   formatSessionCost,
   formatTokens,
@@ -150,5 +151,12 @@ describe('usageReport', () => {
     ]);
     expect(report).toContain('| copilot/gpt-4o | 1 | 10 | 0 | 0 | 4 | no price |');
     expect(report).toContain('1 request(s) had no known price');
+  });
+});
+
+describe('draftSummary', () => {
+  it('says the tokens and the cost of the next request before it is sent', () => {
+    expect(draftSummary({ inputTokens: 1234, exact: true, costUsd: 0.0031 })).toBe('1.2k tok · $0.0031');
+    expect(draftSummary({ inputTokens: 40, exact: false, costUsd: null })).toBe('≈40 tok · unpriced');
   });
 });

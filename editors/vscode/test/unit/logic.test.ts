@@ -1,16 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { actionsFor, describeError } from '../../src/errors';
-import {
-  askAboutSelection,
-  extractCode,
-  fitReplacement,
-  type CodeContext,
-} from '../../src/prompts';
+import { actionsFor, describeError, notificationText } from '../../src/errors';
+import { activeAttachments, chipLabel, withContext, type Attachment } from '../../src/context';
 import { isPythonInterpreter, resolveServer, ServerNotFound, type ServerLookup } from '../../src/serverCommand';
 import { serverSettings } from '../../src/settings';
 
 describe('describeError', () => {
-  it('turns authenticationFailed into a message with Sign In and Set API Key actions', () => {
+  it("turns authenticationFailed into a message with one Sign In action, for the provider's own flow", () => {
     const report = describeError({
       code: -32803,
       message: 'anthropic: invalid x-api-key',
@@ -19,7 +14,6 @@ describe('describeError', () => {
     expect(report.message).toBe('anthropic: invalid x-api-key');
     expect(report.actions.map((a) => [a.title, a.command, a.args])).toEqual([
       ['Sign In…', 'switchboard.signIn', ['anthropic']],
-      ['Set API Key…', 'switchboard.setApiKey', ['anthropic']],
     ]);
     expect(report.cancelled).toBe(false);
   });
@@ -140,31 +134,46 @@ describe('serverSettings', () => {
   });
 });
 
-describe('prompts', () => {
-  const context: CodeContext = {
+describe('notificationText', () => {
+  it('keeps web links (a notification draws them) and drops the other markdown marks', () => {
+    expect(
+      notificationText('**No key** for `anthropic`: set ANTHROPIC_API_KEY _now_ or see [the docs](https://example.com/k).\n\n[log](command:x)'),
+    ).toBe('No key for anthropic: set ANTHROPIC_API_KEY now or see [the docs](https://example.com/k). log');
+    expect(notificationText('## Rate limited\nsnake_case_name stays')).toBe('Rate limited snake_case_name stays');
+  });
+});
+
+describe('chat context', () => {
+  const selection: Attachment = {
+    key: 'file:///w/src/a.ts#3-3',
+    label: 'src/a.ts:3',
+    kind: 'selection',
     fileName: 'src/a.ts',
     languageId: 'typescript',
-    code: 'const s = `a ${b}`;',
+    text: 'const s = `a ${b}`;',
     startLine: 3,
     endLine: 3,
   };
+  const file: Attachment = { key: 'file:///w/b.py', label: 'b.py', kind: 'file', fileName: 'b.py', languageId: 'python', text: 'x = 1' };
 
   it('puts the file name and the selection before the question, in a fence longer than any backtick run', () => {
-    expect(askAboutSelection(context, ' Why? ')).toBe('From `src/a.ts` (line 3):\n\n```typescript\nconst s = `a ${b}`;\n```\n\nWhy?');
-    const fenced = askAboutSelection({ ...context, code: '```\nx\n```', endLine: 5 }, 'q');
+    expect(withContext(' Why? ', [selection])).toBe('From `src/a.ts` (line 3):\n\n```typescript\nconst s = `a ${b}`;\n```\n\nWhy?');
+    const fenced = withContext('q', [{ ...selection, text: '```\nx\n```', endLine: 5 }]);
     expect(fenced).toContain('(lines 3-5)');
     expect(fenced).toContain('````typescript\n```\nx\n```\n````');
+    expect(withContext('plain', [])).toBe('plain');
   });
 
-  it('takes the code out of a fenced answer', () => {
-    expect(extractCode('Here:\n```js\nlet a = 1;\n```\nThat is it.')).toBe('let a = 1;');
-    expect(extractCode('```\nopen fence')).toBe('open fence');
-    expect(extractCode('  plain code  ')).toBe('plain code');
+  it("names a chip by file and lines; a whole file's by its name", () => {
+    expect(chipLabel(selection)).toBe('src/a.ts:3');
+    expect(chipLabel({ ...selection, endLine: 9 })).toBe('src/a.ts:3-9');
+    expect(chipLabel(file)).toBe('b.py');
   });
 
-  it('makes a rewrite end like the selection did', () => {
-    expect(fitReplacement('a\nb\n', 'x\ny')).toBe('x\ny\n');
-    expect(fitReplacement('a\r\n', 'x\n\n')).toBe('x\r\n');
-    expect(fitReplacement('a + b', 'a+b\n')).toBe('a+b');
+  it("attaches the editor's context only while its chip is on, then the #file picks, each once", () => {
+    expect(activeAttachments({ editor: selection, editorOn: true, files: [file] })).toEqual([selection, file]);
+    expect(activeAttachments({ editor: selection, editorOn: false, files: [file] })).toEqual([file]);
+    expect(activeAttachments({ editor: file, editorOn: true, files: [file] })).toEqual([file]);
+    expect(activeAttachments({ editor: undefined, editorOn: true, files: [] })).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { renderInline, renderMarkdown } from '../../src/markdown';
+import { codeBlocks, renderInline, renderMarkdown } from '../../src/markdown';
 
 describe('renderMarkdown', () => {
   it('renders paragraphs, headings and emphasis', () => {
@@ -8,17 +8,30 @@ describe('renderMarkdown', () => {
     );
   });
 
-  it('renders fenced code with copy and insert buttons, content escaped', () => {
+  it('renders fenced code with copy, insert and apply buttons, highlighted and escaped', () => {
     const html = renderMarkdown('Try:\n\n```python\nif a < b:\n    print("<hi>")\n```\nDone.');
     expect(html).toContain('<span class="lang">python</span>');
     expect(html).toContain('data-action="copy"');
     expect(html).toContain('data-action="insert"');
-    expect(html).toContain('<pre><code class="language-python">if a &lt; b:\n    print(&quot;&lt;hi&gt;&quot;)</code></pre>');
+    expect(html).toContain('data-action="apply"');
+    expect(html).toContain(
+      '<pre><code class="hljs language-python"><span class="hljs-keyword">if</span> a &lt; b:\n    ' +
+        '<span class="hljs-built_in">print</span>(<span class="hljs-string">&quot;&lt;hi&gt;&quot;</span>)</code></pre>',
+    );
     expect(html.endsWith('<p>Done.</p>')).toBe(true);
   });
 
+  it("highlights VS Code's language ids and the usual fence names; leaves unknown ones plain", () => {
+    expect(renderMarkdown('```typescriptreact\nconst x = 1;\n```')).toContain('<span class="hljs-keyword">const</span>');
+    expect(renderMarkdown('```sh\necho hi\n```')).toContain('<span class="hljs-built_in">echo</span>');
+    expect(renderMarkdown('```cobol\n<x>\n```')).toContain('<code class="language-cobol">&lt;x&gt;</code>');
+    expect(renderMarkdown('```\n<x>\n```')).toContain('<code>&lt;x&gt;</code>');
+  });
+
   it('shows an unclosed fence (a streaming answer) as an open code block', () => {
-    expect(renderMarkdown('```js\nconst x = 1;')).toContain('<code class="language-js">const x = 1;</code>');
+    expect(renderMarkdown('```js\nconst x = 1;')).toContain(
+      '<code class="hljs language-js"><span class="hljs-keyword">const</span> x = <span class="hljs-number">1</span>;</code>',
+    );
   });
 
   it('renders lists, nested lists, quotes, rules and tables', () => {
@@ -47,5 +60,16 @@ describe('renderMarkdown', () => {
       '<code>**not bold**</code> and snake_case_name',
     );
     expect(renderInline('a ``code with ` tick`` b')).toBe('a <code>code with ` tick</code> b');
+  });
+});
+
+describe('codeBlocks', () => {
+  it('finds the fenced blocks the chat draws, the longer fence holding a shorter one', () => {
+    expect(codeBlocks('Here:\n```py\nx = 1\n```\nand\n````md\n```\ninner\n```\n````\n')).toEqual([
+      { language: 'py', code: 'x = 1' },
+      { language: 'md', code: '```\ninner\n```' },
+    ]);
+    expect(codeBlocks('no code')).toEqual([]);
+    expect(codeBlocks('```js\nopen')).toEqual([{ language: 'js', code: 'open' }]);
   });
 });
