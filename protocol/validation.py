@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
 from .base import WireModel
+
+_NAMED_IN_MESSAGE = re.compile(r"([A-Za-z][A-Za-z0-9]*(?:\.[A-Za-z][A-Za-z0-9]*)*): ")
 
 M = TypeVar("M", bound=WireModel)
 
@@ -78,5 +81,11 @@ def parse_params(model: type[M], raw: Any) -> M:
         message = best["msg"].removeprefix("Value error, ")
         if best["type"] == "extra_forbidden":
             message = "unknown field"
+        named = _NAMED_IN_MESSAGE.match(message)
+        if named and best["type"] == "value_error":
+            # A check across fields (a model validator) names its field first: "range: ...".
+            prefix = named.group(1)
+            path = f"{path}.{prefix}" if path else prefix
+            message = message[named.end() :]
         where = path or "params"
         raise InvalidParams(f"invalid params: {where}: {message}", field=path or None) from None

@@ -1,5 +1,7 @@
 """Code actions for every editor: explain, simplify or fix the selection through the model.
 
+The same command, with action `edit` and the user's instruction, serves editors' inline chat.
+
 `textDocument/codeAction` offers them on a non-empty selection of an open
 document (fix only where the editor reports problems); each is a
 `switchboard.rewrite` command. Running it asks the default model through the
@@ -119,7 +121,7 @@ async def rewrite_command(ls: SwitchboardServer, arguments: list[Any] | None) ->
         selected=original,
         after=document.source[end:],
     )
-    messages = rewrite_messages(selection, name, request.problems)
+    messages = rewrite_messages(selection, name, request.problems, request.instruction)
     result = await chat(ls, {"messages": messages, "system": REWRITE_SYSTEM})
     answer = "".join(part.get("text", "") for part in result["content"] if part["type"] == "text")
     replacement = extract_code(answer)

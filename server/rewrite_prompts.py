@@ -27,6 +27,8 @@ ACTIONS: dict[str, tuple[str, str]] = {
         "Make it simpler and clearer without changing what it does.",
     ),
     "fix": ("Switchboard: fix", "Fix these problems the editor reports:"),
+    # Never offered as a code action: an editor's inline chat sends it with the instruction.
+    "edit": ("Switchboard: edit", "Change it as asked:"),
 }
 
 #: How much of the file around the selection goes with it, in characters.
@@ -53,11 +55,16 @@ def _fence(code: str, language_id: str = "") -> str:
 
 
 def rewrite_messages(
-    selection: Selection, action: str, problems: list[str] | None = None
+    selection: Selection,
+    action: str,
+    problems: list[str] | None = None,
+    asked: str | None = None,
 ) -> list[dict[str, str]]:
     _, instruction = ACTIONS[action]
     if action == "fix":
         instruction += "".join(f"\n- {problem}" for problem in problems or [])
+    if action == "edit":
+        instruction += f" {(asked or '').strip()}"
     before = selection.before[-CONTEXT_BEFORE:]
     after = selection.after[:CONTEXT_AFTER]
     context = f"{before}<selection>{selection.selected}</selection>{after}"

@@ -191,6 +191,39 @@ async def test_fix_sends_the_problems(editor: Any, fake_openai: FakeOpenAI) -> N
     assert len(edits) == 1
 
 
+async def test_an_instruction_rewrites_the_selection_as_inline_chat_asks(
+    editor: Any, fake_openai: FakeOpenAI
+) -> None:
+    """Editors' inline chat: the user's words, the server's prompt and code extraction."""
+    session, edits, _ = editor
+    hinted = "def add(a: int, b: int) -> int:\n    return a + b"
+    fake_openai.enqueue_scenario(Scenario(text=f"Here it is:\n```python\n{hinted}\n```\nDone."))
+    offered = await actions(session, FUNCTION)
+    assert all(
+        "edit" not in (a.command.arguments or [{}])[0]["action"] for a in offered if a.command
+    )
+    arguments = {
+        "uri": URI,
+        "range": {"start": {"line": 2, "character": 0}, "end": {"line": 4, "character": 0}},
+        "version": 1,
+        "action": "edit",
+        "instruction": "add type hints",
+    }
+    outcome = await session.request(
+        "workspace/executeCommand",
+        lsp.ExecuteCommandParams(command="switchboard.rewrite", arguments=[arguments]),
+    )
+    assert outcome["applied"] is True
+    (sent,) = edits
+    assert sent.label == "Switchboard: edit"
+    (change,) = sent.edit.document_changes or []
+    assert isinstance(change, lsp.TextDocumentEdit)
+    assert change.edits[0].new_text == hinted + "\n"
+    system, user = prompt_of(fake_openai)
+    assert "one fenced code block" in system
+    assert user.endswith("Change it as asked: add type hints")
+
+
 async def test_an_edit_while_the_model_answers_is_never_overwritten(
     editor: Any, fake_openai: FakeOpenAI
 ) -> None:
@@ -267,6 +300,19 @@ async def test_an_edit_the_editor_refuses_is_reported(editor: Any, fake_openai: 
                 }
             ],
             "uri",
+        ),
+        (
+            [
+                {
+                    "uri": URI,
+                    "range": {
+                        "start": {"line": 0, "character": 0},
+                        "end": {"line": 1, "character": 0},
+                    },
+                    "action": "edit",
+                }
+            ],
+            "instruction",
         ),
     ],
 )

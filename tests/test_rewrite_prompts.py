@@ -54,3 +54,10 @@ def test_the_prompt_bounds_the_context_and_fences_past_backticks() -> None:
     assert content.count("B") == CONTEXT_BEFORE and content.count("A") == CONTEXT_AFTER
     assert "````markdown\nuse ```code``` here\n````" in content
     assert content.endswith("reports:\n- first problem\n- second")
+
+
+def test_an_edit_carries_the_users_instruction_after_the_selection() -> None:
+    selection = Selection("calc.py", "python", "x = 1\n", "def f(): pass\n", "")
+    (message,) = rewrite_messages(selection, "edit", asked="  rename f to g \n")
+    assert message["content"].endswith("Change it as asked: rename f to g")
+    assert "```python\ndef f(): pass\n\n```" in message["content"]

@@ -83,7 +83,9 @@ export function activate(context: vscode.ExtensionContext): SwitchboardApi {
       await chat.askAboutSelection(question);
     }
   });
-  command('switchboard.inlineChat', (instruction?: string) => inlineChat(chat, proposals, text(instruction)));
+  command('switchboard.inlineChat', (instruction?: string) =>
+    inlineChat(connection, review, status, operations, text(instruction)),
+  );
   command('switchboard.explainSelection', () => rewriteSelection(connection, review, status, operations, 'explain'));
   command('switchboard.refactorSelection', () => rewriteSelection(connection, review, status, operations, 'simplify'));
   command('switchboard.completeHere', () => completeHere(vscode.window.activeTextEditor ?? editors.editor));

@@ -1,21 +1,24 @@
-// Inline chat (Ctrl+I on a selection): your instruction goes to the chat with the selection
-// attached, and the answer's code comes back as a diff in place of the selection, to accept or
-// reject. The exchange stays in the chat view, so an answer without code is still there to read.
+// Inline chat (Ctrl+I on a selection): your instruction goes to the server's `switchboard.rewrite`
+// with action `edit`, so the prompt and the code extraction are the server's, as for Explain and
+// Refactor; the answer comes back as a diff in place of the selection, to accept or reject.
 import * as vscode from 'vscode';
-import type { ChatView } from './chatView';
-import { codeBlocks } from './markdown';
-import type { Proposal, Proposals } from './proposals';
+import type { Connection } from './connection';
+import { rewriteSelection, type RewriteReview } from './rewrite';
+import type { UsageStatus } from './statusBar';
+import type { Operations } from './ui';
 
-/** Resolves to the proposal shown, or undefined when there was nothing to propose. */
+/** Resolves to true once the server's proposal is on screen, false when there is none. */
 export async function inlineChat(
-  chat: ChatView,
-  proposals: Proposals,
+  connection: Connection,
+  review: RewriteReview,
+  status: UsageStatus,
+  operations: Operations,
   instructionArg?: string,
-): Promise<Proposal | undefined> {
+): Promise<boolean> {
   const editor = vscode.window.activeTextEditor;
   if (!editor || editor.selection.isEmpty) {
     void vscode.window.showWarningMessage('Switchboard: select the code to change first.');
-    return undefined;
+    return false;
   }
   const instruction =
     instructionArg ??
@@ -26,22 +29,7 @@ export async function inlineChat(
       ignoreFocusOut: true,
     }));
   if (!instruction?.trim()) {
-    return undefined;
+    return false;
   }
-  const { document, selection } = editor;
-  const range = new vscode.Range(selection.start, selection.end);
-  const original = document.getText(range);
-  await chat.askAboutSelection(instruction);
-  const turn = chat.lastAnswer;
-  if (!turn || turn.error || turn.cancelled) {
-    return undefined;
-  }
-  const block = codeBlocks(turn.answer.text)[0];
-  if (!block || !block.code.trim()) {
-    void vscode.window.showInformationMessage('Switchboard answered without code: the answer is in the chat view.');
-    return undefined;
-  }
-  const code = original.endsWith('\n') && !block.code.endsWith('\n') ? `${block.code}\n` : block.code;
-  await vscode.window.showTextDocument(document, editor.viewColumn);
-  return proposals.propose(document, range, code);
+  return rewriteSelection(connection, review, status, operations, 'edit', instruction.trim());
 }

@@ -1,5 +1,5 @@
-// Explain Selection and Refactor Selection run the server's `switchboard.rewrite` command, so the
-// prompts and the code extraction live only in the server. The server answers with a
+// Explain Selection, Refactor Selection and inline chat run the server's `switchboard.rewrite`
+// command, so the prompts and the code extraction live only in the server. The server answers with a
 // workspace/applyEdit; this side shows that edit as a diff (proposals.ts) and tells the server
 // whether the user accepted it.
 import * as vscode from 'vscode';
@@ -10,7 +10,7 @@ import type { UsageStatus } from './statusBar';
 import { showError, type Operations } from './ui';
 
 export const REWRITE_COMMAND = 'switchboard.rewrite';
-export type RewriteAction = 'explain' | 'simplify' | 'fix';
+export type RewriteAction = 'explain' | 'simplify' | 'fix' | 'edit';
 
 /** What `switchboard.rewrite` answers. */
 export interface RewriteResult {
@@ -19,7 +19,7 @@ export interface RewriteResult {
   model?: string;
 }
 
-const VERBS: Record<RewriteAction, string> = { explain: 'explaining', simplify: 'refactoring', fix: 'fixing' };
+const VERBS: Record<RewriteAction, string> = { explain: 'explaining', simplify: 'refactoring', fix: 'fixing', edit: 'editing' };
 
 /** The one text edit of a server edit, when it is a single replacement in one open document. */
 export function singleEdit(
@@ -105,10 +105,12 @@ export async function rewriteSelection(
   status: UsageStatus,
   operations: Operations,
   action: RewriteAction,
+  instruction?: string,
 ): Promise<boolean> {
   const editor = vscode.window.activeTextEditor;
   if (!editor || editor.selection.isEmpty) {
-    void vscode.window.showWarningMessage(`Switchboard: select the code to ${action === 'explain' ? 'explain' : 'refactor'} first.`);
+    const verb = action === 'explain' ? 'explain' : action === 'edit' ? 'change' : 'refactor';
+    void vscode.window.showWarningMessage(`Switchboard: select the code to ${verb} first.`);
     return false;
   }
   const { document, selection } = editor;
@@ -126,6 +128,7 @@ export async function rewriteSelection(
     version: document.version,
     action: chosen,
     ...(chosen === 'fix' ? { problems } : {}),
+    ...(chosen === 'edit' ? { instruction } : {}),
   };
   const source = operations.begin();
   const progress = status.beginStream();
