@@ -33,7 +33,9 @@ class HistoryParams(Params):
         return value
 
 
-class CallSummary(WireModel):
+class CallHead(WireModel):
+    """What every listing of a call says of it."""
+
     id: str
     model: str
     status: CallStatus
@@ -41,23 +43,17 @@ class CallSummary(WireModel):
     duration_ms: int
     usage: Usage | None = None
     cost: Cost | None = None
+
+    nullable_on_wire = ("usage", "cost")
+
+
+class CallSummary(CallHead):
     text_preview: str = ""
 
-    nullable_on_wire = ("usage", "cost")
 
-
-class CallDetail(WireModel):
-    id: str
-    model: str
-    status: CallStatus
-    started_at: datetime
-    duration_ms: int
-    usage: Usage | None = None
-    cost: Cost | None = None
+class CallDetail(CallHead):
     events: list[ChatEvent]
     error: ErrorData | None = None
-
-    nullable_on_wire = ("usage", "cost")
 
 
 class HistoryResult(WireModel):

@@ -302,8 +302,9 @@ class ChatEngine:
     def provider_id(self, name: str) -> str:
         """The provider a name or alias (`google`, `grok`, `claude`) stands for;
         unknownProvider, with the closest name, when there is none."""
-        provider = canonical_provider(name, self.provider_ids())
-        if provider not in self.provider_ids():
+        known = self.provider_ids()  # reads the plugins folder: once
+        provider = canonical_provider(name, known)
+        if provider not in known:
             raise self.unknown_provider(name)
         return provider
 

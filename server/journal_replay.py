@@ -59,33 +59,27 @@ def replayed_result(stored: StoredCall) -> dict[str, Any]:
     return partial_answer(stored).to_wire()
 
 
+def _head(stored: StoredCall) -> dict[str, Any]:
+    """The fields of `CallHead`, from the journal's row."""
+    return {
+        "id": stored.id,
+        "model": stored.model,
+        "status": stored.status,
+        "started_at": _time(stored.started_at),
+        "duration_ms": stored.duration_ms,
+        "usage": Usage.model_validate(stored.usage) if stored.usage else None,
+        "cost": Cost.model_validate(stored.cost) if stored.cost else None,
+    }
+
+
 def summary(stored: StoredCall) -> CallSummary:
-    return CallSummary(
-        id=stored.id,
-        model=stored.model,
-        status=stored.status,  # type: ignore[arg-type]
-        started_at=_time(stored.started_at),
-        duration_ms=stored.duration_ms,
-        usage=Usage.model_validate(stored.usage) if stored.usage else None,
-        cost=Cost.model_validate(stored.cost) if stored.cost else None,
-        text_preview=stored.text_preview,
-    )
+    return CallSummary(**_head(stored), text_preview=stored.text_preview)
 
 
 def detail_wire(stored: StoredCall) -> dict[str, Any]:
     """One call with its events, as `switchboard/history` answers it. The events were
     valid when they streamed: they go out as journaled, not parsed again on the loop."""
-    call = CallDetail(
-        id=stored.id,
-        model=stored.model,
-        status=stored.status,  # type: ignore[arg-type]
-        started_at=_time(stored.started_at),
-        duration_ms=stored.duration_ms,
-        usage=Usage.model_validate(stored.usage) if stored.usage else None,
-        cost=Cost.model_validate(stored.cost) if stored.cost else None,
-        events=[],
-        error=_error(stored.error),
-    ).to_wire()
+    call = CallDetail(**_head(stored), events=[], error=_error(stored.error)).to_wire()
     call["events"] = stored.events or []
     return {"call": call}
 
