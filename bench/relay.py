@@ -7,7 +7,10 @@ For each API (OpenAI chat completions, Anthropic messages), the same N-chunk str
       JSON-RPC client reading its `$/progress` partial results and final answer
       (once with the journal of calls, once with `journal = false`, for its overhead);
   (b) with raw httpx in this process, parsing every `data:` line;
-  (c) with the official SDK (openai, anthropic) in this process.
+  (c) with the official SDK (openai, anthropic) in this process;
+  (d) with no HTTP library: an asyncio Protocol on the socket that only undoes the
+      chunked framing, parsing nothing: what any asyncio reader of this stream
+      spends at least, per chunk, on receiving it (the floor of the CPU figure).
 
 The fake runs in its own process by default, so that no consumer pays for the
 fake's work under its GIL (`--fake-in-thread` runs it in a thread here instead).
@@ -297,9 +300,83 @@ async def anthropic_sdk_chat(client: anthropic.AsyncAnthropic) -> Sample:
     return watch.sample()
 
 
+# ---- (d) the floor: no HTTP library, nothing parsed ---------------------------------
+
+
+class _Receiver(asyncio.Protocol):
+    def __init__(self) -> None:
+        self.buffer = bytearray()
+        self.waiter: asyncio.Future[None] | None = None
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        self._wake()
+
+    def eof_received(self) -> None:
+        self._wake()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._wake()
+
+    def _wake(self) -> None:
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(None)
+
+    async def more(self) -> None:
+        self.waiter = asyncio.get_running_loop().create_future()
+        await self.waiter
+
+
+async def floor_chat(fake: Fake, api: str) -> Sample:
+    """One request written by hand on a fresh connection, and its chunked body undone:
+    `events` counts the chunks, of which the caller checks there are at least the text's."""
+    base = httpx.URL(fake.urls[api])
+    if api == "openai":
+        path, auth = base.raw_path.decode() + "/chat/completions", "authorization: Bearer "
+        body = {"model": MODEL, "messages": MESSAGES, "stream": True}
+    else:
+        path, auth = "/v1/messages", "anthropic-version: 2023-06-01\r\nx-api-key: "
+        body = {"model": CLAUDE, "messages": MESSAGES, "max_tokens": 8192, "stream": True}
+    payload = json.dumps(body).encode()
+    head = (
+        f"POST {path} HTTP/1.1\r\nhost: {base.host}:{base.port}\r\n{auth}{fake.api_keys[api]}"
+        f"\r\ncontent-type: application/json\r\ncontent-length: {len(payload)}\r\n\r\n"
+    )
+    watch = Stopwatch()
+    loop = asyncio.get_running_loop()
+    transport, receiver = await loop.create_connection(_Receiver, base.host, base.port)
+    try:
+        transport.write(head.encode() + payload)
+        buffer = receiver.buffer
+        while (end := buffer.find(b"\r\n\r\n")) < 0:
+            await receiver.more()
+        del buffer[: end + 4]
+        received = 0
+        while True:
+            start = 0
+            while (line_end := buffer.find(b"\r\n", start)) >= 0:
+                size = int(bytes(buffer[start:line_end]).split(b";")[0], 16)
+                chunk_end = line_end + 2 + size
+                if len(buffer) < chunk_end + 2:
+                    break
+                if size == 0:
+                    return watch.sample(events=received)
+                received += 1
+                start = chunk_end + 2
+            del buffer[:start]
+            await receiver.more()
+    finally:
+        transport.close()
+
+
 # ---- the benchmark -----------------------------------------------------------------
 
 SWITCHBOARD, HTTPX, SDK = "switchboard/chat (LSP)", "raw httpx", "official SDK"
+FLOOR = "floor: asyncio, no HTTP lib"
 UNJOURNALED = "  ... with journal = false"
 
 
@@ -312,7 +389,13 @@ async def measure(
     runs: int,
 ) -> dict[str, list[Sample]]:
     expected = "tok " * chunks
-    samples: dict[str, list[Sample]] = {SWITCHBOARD: [], UNJOURNALED: [], HTTPX: [], SDK: []}
+    samples: dict[str, list[Sample]] = {
+        SWITCHBOARD: [],
+        UNJOURNALED: [],
+        HTTPX: [],
+        SDK: [],
+        FLOOR: [],
+    }
     async with (
         httpx.AsyncClient(timeout=60) as http_client,
         openai.AsyncOpenAI(
@@ -331,6 +414,7 @@ async def measure(
                 if api == "openai"
                 else (lambda: anthropic_sdk_chat(anthropic_sdk))
             ),
+            FLOOR: lambda: floor_chat(fake, api),
         }
         for round_number in range(runs + 1):  # round 0 warms up imports and connections
             order = list(ways.items())
@@ -339,7 +423,10 @@ async def measure(
             for name, chat in order:
                 fake.enqueue_chunks(api, chunks)
                 sample = await chat()
-                if sample.text != expected:
+                if name == FLOOR:
+                    if sample.events < chunks:
+                        raise AssertionError(f"{name}: {sample.events} of {chunks} chunks")
+                elif sample.text != expected:
                     raise AssertionError(f"{name}: the text differs from what the fake sent")
                 if round_number:
                     samples[name].append(sample)
@@ -403,6 +490,12 @@ def report(
         f"server CPU per chunk: median {cpu_us:.1f} us, min {min(per_chunk):.1f} us "
         f"({verdict} the <= {CPU_PER_CHUNK_TARGET_US:g} us target)"
     )
+    for name in (HTTPX, FLOOR):
+        spent = [s.cpu_s / chunks * 1e6 for s in samples[name]]
+        print(
+            f"  same run, CPU per chunk of {name}: median {statistics.median(spent):.1f} us,"
+            f" min {min(spent):.1f} us"
+        )
     wall = median_ms(SWITCHBOARD, "total_s") / median_ms(UNJOURNALED, "total_s") - 1
     best = best_ms(SWITCHBOARD, "total_s") / best_ms(UNJOURNALED, "total_s") - 1
     cpu = median_ms(SWITCHBOARD, "cpu_s") / median_ms(UNJOURNALED, "cpu_s") - 1

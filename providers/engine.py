@@ -336,6 +336,15 @@ class ChatEngine:
         except ProviderError as error:
             log.debug("warm-up: %s", error.message)
 
+    async def rehearse(self) -> None:
+        """After `warm_up`, on the event loop: one request through the shared client to a
+        loopback listener of this process, so that the first chat finds httpx's request path
+        as ready as later ones do. No provider is contacted."""
+        try:
+            await self.transport.rehearse()
+        except Exception as error:  # a warm-up, never a failure of the server
+            log.debug("rehearsal: %s: %s", type(error).__name__, error)
+
     def default_model(self) -> str:
         return self.config.default_model or self.catalog.default_model()
 

@@ -8,6 +8,7 @@ up in the background so the first chat does not wait for imports.
 from __future__ import annotations
 
 import asyncio
+import gc
 import importlib
 import logging
 import threading
@@ -104,8 +105,11 @@ class SwitchboardServer(LanguageServer):
         return writer if hasattr(writer, "pending_bytes") else None  # type: ignore[return-value]
 
     def send_progress(self, token: int | str, value: dict[str, Any]) -> None:
-        protocol = cast(SwitchboardProtocol, self.protocol)
-        protocol.notify_json(lsp.PROGRESS, {"token": token, "value": value})
+        self.notify_json(lsp.PROGRESS, {"token": token, "value": value})
+
+    def notify_json(self, method: str, params: dict[str, Any]) -> None:
+        """A notification whose params are JSON values already: one encode, no converter."""
+        cast(SwitchboardProtocol, self.protocol).notify_json(method, params)
 
     def client_supports_work_done(self) -> bool:
         window = getattr(self.client_capabilities, "window", None)
@@ -162,6 +166,15 @@ def _warm_up(ls: SwitchboardServer) -> None:
         importlib.import_module(HANDLERS)
     except Exception:
         logger.exception("warm-up failed")
+    _settle_memory()
+
+
+def _settle_memory() -> None:
+    """Collect what warm-up left for garbage, then freeze the rest, as the CLI froze the
+    start-up heap: what warm-up built (pydantic's validators, the catalog, httpx) lives as long
+    as the server, and no later collection, during a stream, walks it again."""
+    gc.collect()
+    gc.freeze()
 
 
 def _report_config(ls: SwitchboardServer, issues: Any) -> None:
@@ -199,6 +212,7 @@ def create_server(config_file: str | Path | None = None) -> SwitchboardServer:
 
         attach_client_handler(send_log)
         await loop.run_in_executor(None, _warm_up, ls)
+        await ls.runtime().engine.rehearse()
         ls.report_config_once()
         ls.report_plugin_problems()  # read only if the config named a plugin's kind
 

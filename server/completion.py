@@ -215,8 +215,8 @@ class CompletionService:
 
     def _usage_notices(self) -> CoalescedNotices:
         if self._notices is None:
-            protocol = self.ls.protocol
-            self._notices = CoalescedNotices(lambda wire: protocol.notify(USAGE_CHANGED, wire))
+            ls = self.ls
+            self._notices = CoalescedNotices(lambda wire: ls.notify_json(USAGE_CHANGED, wire))
         return self._notices
 
 

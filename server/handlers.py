@@ -326,7 +326,7 @@ async def _run_chat(
         # another server waits while this one lives.
         recorder.finish(status, result=answer, usage=answer["usage"], cost=answer.get("cost"))
         changed = runtime.ledger.record(chat_result.model, chat_result.usage, chat_result.cost)
-        ls.protocol.notify(USAGE_CHANGED, changed.to_wire())
+        ls.notify_json(USAGE_CHANGED, changed.to_wire())
         runtime.announce_budget(ls.window_show_message)
         return answer
     except asyncio.CancelledError:

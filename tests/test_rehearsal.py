@@ -1,0 +1,75 @@
+"""The idle-time rehearsal: one request through the shared httpx client to a loopback
+listener of this process, that leaves no connection behind and contacts no provider."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+from switchboard.providers.config import Config
+from switchboard.providers.engine import ChatEngine
+from switchboard.providers.wire import rehearsal
+from switchboard.providers.wire.rehearsal import PAYLOAD, rehearse
+from switchboard.providers.wire.transport import Transport
+
+from .fakes.openai import FakeOpenAI
+
+
+def _open_connections(client: httpx.AsyncClient) -> int:
+    pool = client._transport._pool  # type: ignore[attr-defined]
+    return len(pool.connections)
+
+
+async def test_the_rehearsal_streams_the_payload_and_keeps_no_connection() -> None:
+    async with httpx.AsyncClient() as client:
+        assert await rehearse(client) == PAYLOAD
+        assert _open_connections(client) == 0
+        assert await rehearse(client) == PAYLOAD  # a fresh listener each time
+
+
+async def test_the_transport_rehearses_on_its_shared_client() -> None:
+    transport = Transport()
+    try:
+        assert await transport.rehearse() == PAYLOAD
+        assert _open_connections(transport.client()) == 0
+    finally:
+        await transport.aclose()
+
+
+async def test_a_failed_rehearsal_is_logged_not_raised(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def refuse(*args: object, **kwargs: object) -> None:
+        raise OSError("no loopback here")
+
+    monkeypatch.setattr(asyncio, "start_server", refuse)
+    engine = ChatEngine(Config(), environ={})
+    try:
+        with caplog.at_level("DEBUG", logger="switchboard"):
+            await engine.rehearse()
+    finally:
+        await engine.aclose()
+    assert "rehearsal: OSError: no loopback here" in caplog.text
+
+
+async def test_the_rehearsal_contacts_no_provider() -> None:
+    with FakeOpenAI() as fake:
+        transport = Transport()
+        try:
+            await transport.rehearse()
+        finally:
+            await transport.aclose()
+        assert fake.requests == []
+
+
+async def test_a_listener_that_never_answers_ends_the_rehearsal_in_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(3600)
+
+    monkeypatch.setattr(rehearsal, "_answer", silent)
+    async with httpx.AsyncClient() as client:
+        with pytest.raises(TimeoutError):
+            await rehearse(client, timeout_s=0.2)
