@@ -341,7 +341,8 @@ class ChatEngine:
         loopback listener of this process, so that the first chat finds httpx's request path
         as ready as later ones do. No provider is contacted."""
         try:
-            await self.transport.rehearse()
+            if await self.transport.rehearse() is None:
+                log.debug("rehearsal: skipped, an HTTP proxy is configured")
         except Exception as error:  # a warm-up, never a failure of the server
             log.debug("rehearsal: %s: %s", type(error).__name__, error)
 

@@ -15,20 +15,29 @@ from switchboard.providers.wire.transport import Transport
 
 from .fakes.openai import FakeOpenAI
 
+PROXY_VARIABLES = ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy")
+
+
+@pytest.fixture
+def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rehearsal runs only with no proxy in the environment (CI may have one)."""
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
 
 def _open_connections(client: httpx.AsyncClient) -> int:
     pool = client._transport._pool  # type: ignore[attr-defined]
     return len(pool.connections)
 
 
-async def test_the_rehearsal_streams_the_payload_and_keeps_no_connection() -> None:
+async def test_the_rehearsal_streams_the_payload_and_keeps_no_connection(no_proxy: None) -> None:
     async with httpx.AsyncClient() as client:
         assert await rehearse(client) == PAYLOAD
         assert _open_connections(client) == 0
         assert await rehearse(client) == PAYLOAD  # a fresh listener each time
 
 
-async def test_the_transport_rehearses_on_its_shared_client() -> None:
+async def test_the_transport_rehearses_on_its_shared_client(no_proxy: None) -> None:
     transport = Transport()
     try:
         assert await transport.rehearse() == PAYLOAD
@@ -38,7 +47,7 @@ async def test_the_transport_rehearses_on_its_shared_client() -> None:
 
 
 async def test_a_failed_rehearsal_is_logged_not_raised(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, no_proxy: None
 ) -> None:
     async def refuse(*args: object, **kwargs: object) -> None:
         raise OSError("no loopback here")
@@ -53,7 +62,7 @@ async def test_a_failed_rehearsal_is_logged_not_raised(
     assert "rehearsal: OSError: no loopback here" in caplog.text
 
 
-async def test_the_rehearsal_contacts_no_provider() -> None:
+async def test_the_rehearsal_contacts_no_provider(no_proxy: None) -> None:
     with FakeOpenAI() as fake:
         transport = Transport()
         try:
@@ -64,7 +73,7 @@ async def test_the_rehearsal_contacts_no_provider() -> None:
 
 
 async def test_a_listener_that_never_answers_ends_the_rehearsal_in_time(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, no_proxy: None
 ) -> None:
     async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await asyncio.sleep(3600)
@@ -73,3 +82,22 @@ async def test_a_listener_that_never_answers_ends_the_rehearsal_in_time(
     async with httpx.AsyncClient() as client:
         with pytest.raises(TimeoutError):
             await rehearse(client, timeout_s=0.2)
+
+
+@pytest.mark.parametrize("variable", ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"])
+async def test_behind_a_proxy_nothing_is_sent(
+    monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    started: list[object] = []
+
+    async def listen(*args: object, **kwargs: object) -> None:
+        started.append(args)
+        raise AssertionError("a listener was started behind a proxy")
+
+    monkeypatch.setenv(variable, "http://127.0.0.1:9")
+    monkeypatch.setattr(asyncio, "start_server", listen)
+    async with httpx.AsyncClient() as client:
+        assert await rehearse(client) is None
+    assert started == []

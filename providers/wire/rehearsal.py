@@ -5,12 +5,15 @@ first connection through anyio, h11's first response, httpx's cookie handling (u
 request and its regexes) and the ABC checks each of these caches. The rehearsal pays it
 before anyone waits. No provider is contacted: the listener is this process's own, on
 127.0.0.1, and it answers `connection: close`, so the client keeps no connection to it.
+With an HTTP proxy in the environment there is no rehearsal: the client would send even a
+loopback request through the proxy.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import urllib.request
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -53,9 +56,17 @@ def _content_length(head: bytes) -> int:
     return 0
 
 
-async def rehearse(client: httpx.AsyncClient, timeout_s: float = 5.0) -> bytes:
+def proxy_configured() -> bool:
+    """Whether the environment names a proxy for plain HTTP (http_proxy, all_proxy)."""
+    proxies = urllib.request.getproxies()
+    return bool(proxies.get("http") or proxies.get("all"))
+
+
+async def rehearse(client: httpx.AsyncClient, timeout_s: float = 5.0) -> bytes | None:
     """The body of one streamed POST through `client` to a listener of this process
-    (`PAYLOAD`, unless the rehearsal failed)."""
+    (`PAYLOAD`, unless the rehearsal failed); None, sending nothing, behind a proxy."""
+    if proxy_configured():
+        return None
     listener = await asyncio.start_server(_answer, host=LOOPBACK, port=0, limit=_MAX_HEAD)
     try:
         port = listener.sockets[0].getsockname()[1]

@@ -56,7 +56,7 @@ class Transport:
     async def aclose(self) -> None:
         await self.lanes.aclose()
 
-    async def rehearse(self) -> bytes:
+    async def rehearse(self) -> bytes | None:
         """One request through the shared client to a loopback listener of this process, so
         that a first chat does not pay the client's one-time costs (see `rehearsal`)."""
         from .rehearsal import rehearse
