@@ -101,3 +101,28 @@ async def test_behind_a_proxy_nothing_is_sent(
     async with httpx.AsyncClient() as client:
         assert await rehearse(client) is None
     assert started == []
+
+
+@pytest.mark.parametrize(
+    "request_head",
+    [
+        b"POST / HTTP/1.1\r\ncontent-length: many\r\n\r\n",
+        b"POST / HTTP/1.1\r\ncontent-length: 10\r\n\r\n{}",
+        b"GET / HTTP/1.1\r\n",
+    ],
+)
+async def test_a_stranger_on_the_listener_gets_nothing_and_breaks_nothing(
+    request_head: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    listener = await asyncio.start_server(rehearsal._answer, host="127.0.0.1", port=0)
+    try:
+        port = listener.sockets[0].getsockname()[1]
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(request_head)
+        writer.write_eof()
+        assert await asyncio.wait_for(reader.read(), 5) == b""
+        writer.close()
+    finally:
+        listener.close()
+        await listener.wait_closed()
+    assert "exception" not in caplog.text.lower()

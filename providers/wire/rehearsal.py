@@ -40,8 +40,8 @@ async def _answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) ->
             await reader.readexactly(length)
         writer.write(_ANSWER)
         await writer.drain()
-    except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
-        pass
+    except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError, ValueError):
+        pass  # not the client's request: whoever sent it gets nothing
     finally:
         writer.close()
         with contextlib.suppress(ConnectionError):
