@@ -283,6 +283,11 @@ def report_first_chat(runs: list[ChatTimes]) -> None:
     )
     idle = statistics.median(run.after_idle / run.warm for run in runs)
     print(f"(control) a warm server's chat after the same idle / warm chat: median {idle:.2f}x")
+    alike = [run.first / run.after_idle for run in runs]
+    print(
+        "first chat / a warm server's chat after the same idle: "
+        f"min {min(alike):.2f}x, median {statistics.median(alike):.2f}x"
+    )
 
 
 def percentile(values: list[float], fraction: float) -> float:
