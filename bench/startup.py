@@ -43,6 +43,7 @@ INITIALIZE_PARAMS = {
     "capabilities": {},
 }
 STARTUP_TARGET = 1.1
+BYTECODE_OFF = "PYTHONDONTWRITEBYTECODE"
 IDLE_RSS_TARGET = 1.2
 FIRST_CHAT_TARGET = 1.5
 WARM_CHATS = 5
@@ -180,10 +181,14 @@ class Variant:
 
 
 def isolated_env(workdir: Path) -> dict[str, str]:
-    """The caller's environment with Switchboard's data dir and config kept in `workdir`."""
+    """The caller's environment with Switchboard's data dir and config kept in `workdir`,
+    and Python's own bytecode caching: an installed package has its .pyc files, so a
+    PYTHONDONTWRITEBYTECODE in the caller's environment (some sandboxes set it) would have
+    every start compile Switchboard's modules from source, as no user's install does."""
     data_dir = workdir / "data"
     data_dir.mkdir(exist_ok=True)
-    return {**os.environ, "SWITCHBOARD_DATA_DIR": str(data_dir)}
+    environ = {key: value for key, value in os.environ.items() if key != BYTECODE_OFF}
+    return {**environ, "SWITCHBOARD_DATA_DIR": str(data_dir)}
 
 
 def console_script() -> str | None:
