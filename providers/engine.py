@@ -331,10 +331,13 @@ class ChatEngine:
         try:
             target = self.resolve(None)
             self.adapter(target.provider, target.model)
-            for provider in self.config.providers:
-                self.models.listing(provider)  # imports its translator too
         except ProviderError as error:
             log.debug("warm-up: %s", error.message)
+        for provider in self.config.providers:  # each on its own: one broken one spoils none
+            try:
+                self.models.listing(provider)  # imports its translator too
+            except ProviderError as error:
+                log.debug("warm-up: %s", error.message)
 
     async def rehearse(self) -> None:
         """After `warm_up`, on the event loop: one request through the shared client to a

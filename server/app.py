@@ -212,9 +212,9 @@ def create_server(config_file: str | Path | None = None) -> SwitchboardServer:
 
         attach_client_handler(send_log)
         await loop.run_in_executor(None, _warm_up, ls)
-        await ls.runtime().engine.rehearse()
         ls.report_config_once()
         ls.report_plugin_problems()  # read only if the config named a plugin's kind
+        await ls.runtime().engine.rehearse()
 
     @server.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
     def on_configuration(ls: SwitchboardServer, params: lsp.DidChangeConfigurationParams) -> None:

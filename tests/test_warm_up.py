@@ -1,5 +1,6 @@
-"""The idle-time rehearsal: one request through the shared httpx client to a loopback
-listener of this process, that leaves no connection behind and contacts no provider."""
+"""What the server does while it idles after `initialized`: the engine's warm-up, and the
+rehearsal, one request through the shared httpx client to a loopback listener of this
+process, that leaves no connection behind and contacts no provider."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import asyncio
 
 import httpx
 import pytest
-from switchboard.providers.config import Config
+from switchboard.providers.config import Config, ProviderSettings
 from switchboard.providers.engine import ChatEngine
 from switchboard.providers.wire import rehearsal
 from switchboard.providers.wire.rehearsal import PAYLOAD, rehearse
@@ -126,3 +127,20 @@ async def test_a_stranger_on_the_listener_gets_nothing_and_breaks_nothing(
         listener.close()
         await listener.wait_closed()
     assert "exception" not in caplog.text.lower()
+
+
+def test_warm_up_reaches_every_configured_provider_when_the_default_is_broken(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config = Config(
+        default_model="nowhere/some-model",
+        providers={
+            "openai": ProviderSettings(id="openai", kind="openai", base_url="http://127.0.0.1:9"),
+            "mistral": ProviderSettings(id="mistral", kind="mistral"),
+        },
+    )
+    engine = ChatEngine(config, environ={})
+    listed: list[str] = []
+    monkeypatch.setattr(engine.models, "listing", lambda provider: listed.append(provider))
+    engine.warm_up()
+    assert listed == ["openai", "mistral"]
