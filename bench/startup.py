@@ -44,6 +44,8 @@ INITIALIZE_PARAMS = {
 }
 STARTUP_TARGET = 1.1
 BYTECODE_OFF = "PYTHONDONTWRITEBYTECODE"
+#: the server that loads nothing until its first request
+LEAN_FLAG = "--no-warm-up"
 IDLE_RSS_TARGET = 1.2
 FIRST_CHAT_TARGET = 1.5
 WARM_CHATS = 5
@@ -205,15 +207,12 @@ def variants(workdir: Path) -> list[Variant]:
     config.write_text("", encoding="utf-8")
     bare = workdir / "bare_server.py"
     bare.write_text(BARE_SERVER, encoding="utf-8")
-    found = [
-        Variant(
-            "switchboard (python -m)",
-            [sys.executable, "-m", "switchboard.server", "--config", str(config), "serve"],
-        )
-    ]
+    python_m = [sys.executable, "-m", "switchboard.server", "--config", str(config), "serve"]
+    found = [Variant("switchboard (python -m)", python_m)]
     script = console_script()
     if script is not None:
         found.append(Variant("switchboard (script)", [script, "--config", str(config), "serve"]))
+    found.append(Variant(f"switchboard {LEAN_FLAG}", [*python_m, LEAN_FLAG]))
     found.append(Variant("bare pygls", [sys.executable, str(bare)]))
     return found
 
@@ -245,12 +244,15 @@ class ChatTimes:
     after_idle: float
 
 
-def first_and_warm_chat(workdir: Path, fake_url: str, api_key: str) -> ChatTimes:
+def first_and_warm_chat(
+    workdir: Path, fake_url: str, api_key: str, serve_args: tuple[str, ...] = ()
+) -> ChatTimes:
     """A fresh server's first chat (sent once it has idled IDLE_WAIT_S after `initialized`,
     as an editor's first request would be), its next chats, and one after idling again."""
     config = workdir / "chat-config.toml"
     config.write_text(f'[providers.openai]\nbase_url = "{fake_url}"\n', encoding="utf-8")
     argv = [sys.executable, "-m", "switchboard.server", "--config", str(config), "serve"]
+    argv += serve_args
     env = {**isolated_env(workdir), "OPENAI_API_KEY": api_key}
     params = {"model": "openai/gpt-4o", "messages": CHAT_MESSAGES}
 
@@ -376,15 +378,16 @@ def main() -> int:
         }
         report_rss(rss, bare)
 
-        print(f"\nfirst chat: a fresh server's first chat vs its next {WARM_CHATS}, ", end="")
-        print(f"over {args.rss_runs} servers (FakeOpenAI in this process)\n")
         with FakeOpenAI() as fake:
-            runs: list[ChatTimes] = []
-            for number in range(args.rss_runs):
-                chat_dir = workdir / f"chat{number}"
-                chat_dir.mkdir()
-                runs.append(first_and_warm_chat(chat_dir, fake.url, fake.api_key))
-        report_first_chat(runs)
+            for label, serve_args in (("", ()), (f" {LEAN_FLAG}", (LEAN_FLAG,))):
+                print(f"\nfirst chat of `switchboard serve{label}`: a fresh server's first chat")
+                print(f"vs its next {WARM_CHATS}, over {args.rss_runs} servers (FakeOpenAI)\n")
+                runs: list[ChatTimes] = []
+                for number in range(args.rss_runs):
+                    chat_dir = workdir / f"chat{number}{label.strip()}"
+                    chat_dir.mkdir()
+                    runs.append(first_and_warm_chat(chat_dir, fake.url, fake.api_key, serve_args))
+                report_first_chat(runs)
     return 0
 
 

@@ -68,6 +68,8 @@ class SwitchboardServer(LanguageServer):
         self._runtime_lock = threading.Lock()
         self._config_reported = False
         self._plugin_problems_shown: set[str] = set()
+        #: load providers in the background after `initialized` (off: `serve --no-warm-up`)
+        self.warms_up = True
 
     def report_plugin_problems(self) -> None:
         """Provider plugins that broke since the last report, each shown once (again if it
@@ -186,8 +188,11 @@ def _report_config(ls: SwitchboardServer, issues: Any) -> None:
         )
 
 
-def create_server(config_file: str | Path | None = None) -> SwitchboardServer:
+def create_server(
+    config_file: str | Path | None = None, *, warm_up: bool = True
+) -> SwitchboardServer:
     server = SwitchboardServer(config_file)
+    server.warms_up = warm_up
 
     @server.feature(lsp.INITIALIZE)
     def on_initialize(ls: SwitchboardServer, params: lsp.InitializeParams) -> None:
@@ -211,6 +216,8 @@ def create_server(config_file: str | Path | None = None) -> SwitchboardServer:
                 loop.call_soon_threadsafe(ls.window_log_message, params)
 
         attach_client_handler(send_log)
+        if not ls.warms_up:
+            return  # the first request builds the runtime, and reports the config then
         await loop.run_in_executor(None, _warm_up, ls)
         ls.report_config_once()
         ls.report_plugin_problems()  # read only if the config named a plugin's kind

@@ -29,6 +29,13 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the language server on stdio")
     serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
     serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+    serve.add_argument(
+        "--no-warm-up",
+        dest="warm_up",
+        action="store_false",
+        help="load nothing after `initialized` until the first request: about 25 MB less "
+        "while idle, and a first request slower by the imports (about 0.2 s)",
+    )
 
     chat = commands.add_parser("chat", help="chat from the terminal through the language server")
     chat.add_argument("prompt", help="what to ask")
@@ -142,7 +149,7 @@ def _serve(args: argparse.Namespace) -> int:
     # Without either, the config's log_level applies once the config is read.
     level = args.log_level or os.environ.get("SWITCHBOARD_LOG_LEVEL") or None
     setup_file_logging(data_dir(), level)
-    server = create_server(args.config)
+    server = create_server(args.config, warm_up=args.warm_up)
     gc.freeze()
     gc.set_threshold(*thresholds)
     if args.tcp:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -143,6 +143,7 @@ async def open_session(
     env_extra: dict[str, str] | None = None,
     capabilities: lsp.ClientCapabilities | None = None,
     initialization_options: Any = None,
+    serve_args: Sequence[str] = (),
 ) -> AsyncIterator[Session]:
     data_dir = tmp_path / "data"
     config_file = write_config(tmp_path / "config.toml", config_text)
@@ -152,7 +153,14 @@ async def open_session(
     session = Session(client, data_dir, config_file, env)
     box.append(session)
     await client.start_io(
-        sys.executable, "-m", "switchboard.server", "--config", str(config_file), "serve", env=env
+        sys.executable,
+        "-m",
+        "switchboard.server",
+        "--config",
+        str(config_file),
+        "serve",
+        *serve_args,
+        env=env,
     )
     await client.initialize_session(
         lsp.InitializeParams(
