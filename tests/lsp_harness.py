@@ -136,6 +136,19 @@ def server_env(data_dir: Path, extra: dict[str, str] | None = None) -> dict[str,
     return env
 
 
+def serve_command(config_file: Path, *serve_args: str) -> list[str]:
+    """`switchboard serve` with this config, as this interpreter runs it."""
+    return [
+        sys.executable,
+        "-m",
+        "switchboard.server",
+        "--config",
+        str(config_file),
+        "serve",
+        *serve_args,
+    ]
+
+
 @asynccontextmanager
 async def open_session(
     tmp_path: Path,
@@ -152,16 +165,7 @@ async def open_session(
     client = make_client(box)
     session = Session(client, data_dir, config_file, env)
     box.append(session)
-    await client.start_io(
-        sys.executable,
-        "-m",
-        "switchboard.server",
-        "--config",
-        str(config_file),
-        "serve",
-        *serve_args,
-        env=env,
-    )
+    await client.start_io(*serve_command(config_file, *serve_args), env=env)
     await client.initialize_session(
         lsp.InitializeParams(
             capabilities=capabilities or lsp.ClientCapabilities(),
@@ -184,15 +188,7 @@ async def initialized_server(
     """A server with an empty config, and its answer to `initialize`."""
     client = make_client([])
     config_file = write_config(tmp_path / "config.toml", "")
-    await client.start_io(
-        sys.executable,
-        "-m",
-        "switchboard.server",
-        "--config",
-        str(config_file),
-        "serve",
-        env=server_env(tmp_path / "data"),
-    )
+    await client.start_io(*serve_command(config_file), env=server_env(tmp_path / "data"))
     try:
         result = await client.initialize_session(
             lsp.InitializeParams(capabilities=capabilities or lsp.ClientCapabilities())
