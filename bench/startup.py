@@ -46,6 +46,8 @@ STARTUP_TARGET = 1.1
 BYTECODE_OFF = "PYTHONDONTWRITEBYTECODE"
 #: the server that loads nothing until its first request
 LEAN_FLAG = "--no-warm-up"
+#: the first chat control's second provider, served by a second FakeOpenAI
+SECOND_PROVIDER_MODEL = "deepseek/deepseek-v4-flash"
 IDLE_RSS_TARGET = 1.2
 FIRST_CHAT_TARGET = 1.5
 WARM_CHATS = 5
@@ -236,28 +238,36 @@ def idle_rss(variant: Variant, env: dict[str, str], workdir: Path) -> tuple[int,
 
 @dataclass
 class ChatTimes:
-    """Seconds: a fresh server's first chat, the median of its next chats, and one more chat
-    after the same idle as the first (a control: what idling alone costs a warm server)."""
+    """Seconds: a fresh server's first chat, the median of its next chats, and two controls,
+    each after the same idle as the first: one more chat (what idling alone costs a warm
+    server), and a first chat with a second provider (what its new connection adds)."""
 
     first: float
     warm: float
     after_idle: float
+    new_connection: float
 
 
 def first_and_warm_chat(
-    workdir: Path, fake_url: str, api_key: str, serve_args: tuple[str, ...] = ()
+    workdir: Path, fakes: tuple[FakeOpenAI, FakeOpenAI], serve_args: tuple[str, ...] = ()
 ) -> ChatTimes:
     """A fresh server's first chat (sent once it has idled IDLE_WAIT_S after `initialized`,
-    as an editor's first request would be), its next chats, and one after idling again."""
+    as an editor's first request would be), its next chats, and the two controls."""
+    openai, other = fakes
     config = workdir / "chat-config.toml"
-    config.write_text(f'[providers.openai]\nbase_url = "{fake_url}"\n', encoding="utf-8")
+    config.write_text(
+        f'[providers.openai]\nbase_url = "{openai.url}"\n'
+        f'[providers.deepseek]\nbase_url = "{other.url}"\n',
+        encoding="utf-8",
+    )
     argv = [sys.executable, "-m", "switchboard.server", "--config", str(config), "serve"]
     argv += serve_args
-    env = {**isolated_env(workdir), "OPENAI_API_KEY": api_key}
-    params = {"model": "openai/gpt-4o", "messages": CHAT_MESSAGES}
+    keys = {"OPENAI_API_KEY": openai.api_key, "DEEPSEEK_API_KEY": other.api_key}
+    env = {**isolated_env(workdir), **keys}
 
-    def timed_chat(server: RpcProcess) -> float:
+    def timed_chat(server: RpcProcess, model: str = "openai/gpt-4o") -> float:
         started = time.perf_counter()
+        params = {"model": model, "messages": CHAT_MESSAGES}
         server.wait_response(server.request("switchboard/chat", params))
         return time.perf_counter() - started
 
@@ -269,7 +279,9 @@ def first_and_warm_chat(
         warm = statistics.median(timed_chat(server) for _ in range(WARM_CHATS))
         time.sleep(IDLE_WAIT_S)
         after_idle = timed_chat(server)
-    return ChatTimes(first, warm, after_idle)
+        time.sleep(IDLE_WAIT_S)
+        new_connection = timed_chat(server, SECOND_PROVIDER_MODEL)
+    return ChatTimes(first, warm, after_idle, new_connection)
 
 
 def report_first_chat(runs: list[ChatTimes]) -> None:
@@ -278,6 +290,7 @@ def report_first_chat(runs: list[ChatTimes]) -> None:
         ("first chat", "first"),
         ("warm chat", "warm"),
         (f"warm server, after {IDLE_WAIT_S:g} s idle", "after_idle"),
+        ("  ... to a second provider", "new_connection"),
     ):
         values = [getattr(run, field) * 1e3 for run in runs]
         print(f"{label:<30}{min(values):>9.1f}{statistics.median(values):>11.1f}")
@@ -290,6 +303,11 @@ def report_first_chat(runs: list[ChatTimes]) -> None:
     )
     idle = statistics.median(run.after_idle / run.warm for run in runs)
     print(f"(control) a warm server's chat after the same idle / warm chat: median {idle:.2f}x")
+    added = [(run.new_connection - run.after_idle) * 1e3 for run in runs]
+    print(
+        "(control) a new connection, after the same idle: median "
+        f"{statistics.median(added):+.1f} ms over a chat on a kept-alive one"
+    )
     alike = [run.first / run.after_idle for run in runs]
     print(
         "first chat / a warm server's chat after the same idle: "
@@ -378,7 +396,7 @@ def main() -> int:
         }
         report_rss(rss, bare)
 
-        with FakeOpenAI() as fake:
+        with FakeOpenAI() as fake, FakeOpenAI() as second:
             for label, serve_args in (("", ()), (f" {LEAN_FLAG}", (LEAN_FLAG,))):
                 print(f"\nfirst chat of `switchboard serve{label}`: a fresh server's first chat")
                 print(f"vs its next {WARM_CHATS}, over {args.rss_runs} servers (FakeOpenAI)\n")
@@ -386,7 +404,7 @@ def main() -> int:
                 for number in range(args.rss_runs):
                     chat_dir = workdir / f"chat{number}{label.strip()}"
                     chat_dir.mkdir()
-                    runs.append(first_and_warm_chat(chat_dir, fake.url, fake.api_key, serve_args))
+                    runs.append(first_and_warm_chat(chat_dir, (fake, second), serve_args))
                 report_first_chat(runs)
     return 0
 
