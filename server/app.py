@@ -55,7 +55,7 @@ COMMANDS = {
 
 
 class SwitchboardServer(LanguageServer):
-    def __init__(self, config_file: str | Path | None = None) -> None:
+    def __init__(self, config_file: str | Path | None = None, *, warm_up: bool = True) -> None:
         super().__init__(
             "switchboard",
             __version__,
@@ -69,7 +69,7 @@ class SwitchboardServer(LanguageServer):
         self._config_reported = False
         self._plugin_problems_shown: set[str] = set()
         #: load providers in the background after `initialized` (off: `serve --no-warm-up`)
-        self.warms_up = True
+        self.warms_up = warm_up
 
     def report_plugin_problems(self) -> None:
         """Provider plugins that broke since the last report, each shown once (again if it
@@ -191,8 +191,7 @@ def _report_config(ls: SwitchboardServer, issues: Any) -> None:
 def create_server(
     config_file: str | Path | None = None, *, warm_up: bool = True
 ) -> SwitchboardServer:
-    server = SwitchboardServer(config_file)
-    server.warms_up = warm_up
+    server = SwitchboardServer(config_file, warm_up=warm_up)
 
     @server.feature(lsp.INITIALIZE)
     def on_initialize(ls: SwitchboardServer, params: lsp.InitializeParams) -> None:

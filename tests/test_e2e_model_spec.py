@@ -219,18 +219,8 @@ async def test_openrouter_reasoning_details_stream_as_an_event(tmp_path: Path) -
 async def test_oauth_sign_in_result_gives_the_callback_url_and_port(tmp_path: Path) -> None:
     with FakeAuthServer() as auth, FakeOpenAI() as api:
         api.accepted_tokens = auth.access_tokens
-        config = (
-            "[providers.corp]\n"
-            'kind = "openai-compatible"\n'
-            f'base_url = "{api.url}"\n'
-            'models = ["corp-model"]\n'
-            "[providers.corp.oauth]\n"
-            f'authorize_url = "{auth.authorize_url}"\n'
-            f'token_url = "{auth.token_url}"\n'
-            f'client_id = "{auth.client_id}"\n'
-        )
         async with (
-            open_session(tmp_path, config) as session,
+            open_session(tmp_path, auth.provider_config(api.url)) as session,
             httpx.AsyncClient(timeout=10) as browser,
         ):
             pending = await session.request("switchboard/signIn", {"provider": "corp"})

@@ -254,7 +254,7 @@ async def test_openrouter_pkce_from_execute_command(
 
 async def test_a_sign_in_nobody_finishes_times_out(tmp_path: Path) -> None:
     with FakeAuthServer() as auth, FakeOpenAI() as api:
-        config = oauth_config(auth, api, timeout=1)
+        config = auth.provider_config(api.url, timeout=1)
         async with open_session(tmp_path, config) as session:
             pending = await session.request("switchboard/signIn", {"provider": "corp"})
             callback = parse_qs(urlsplit(pending["authUrl"]).query)["redirect_uri"][0]
@@ -268,7 +268,7 @@ async def test_a_sign_in_nobody_finishes_times_out(tmp_path: Path) -> None:
 
 async def test_cancelling_the_wait_cancels_the_sign_in(tmp_path: Path) -> None:
     with FakeAuthServer() as auth, FakeOpenAI() as api:
-        async with open_session(tmp_path, oauth_config(auth, api)) as session:
+        async with open_session(tmp_path, auth.provider_config(api.url)) as session:
             pending = await session.request("switchboard/signIn", {"provider": "corp"})
             callback = parse_qs(urlsplit(pending["authUrl"]).query)["redirect_uri"][0]
             waiting = asyncio.ensure_future(
@@ -294,21 +294,6 @@ async def test_cancelling_the_wait_cancels_the_sign_in(tmp_path: Path) -> None:
 # ---- a provider with its own OAuth -------------------------------------------------
 
 
-def oauth_config(auth: FakeAuthServer, api: FakeOpenAI, timeout: float = 300) -> str:
-    return (
-        "[providers.corp]\n"
-        'kind = "openai-compatible"\n'
-        f'base_url = "{api.url}"\n'
-        'models = ["corp-model"]\n'
-        "[providers.corp.oauth]\n"
-        f'authorize_url = "{auth.authorize_url}"\n'
-        f'token_url = "{auth.token_url}"\n'
-        f'client_id = "{auth.client_id}"\n'
-        'scopes = ["models.read", "chat"]\n'
-        f"timeout = {timeout}\n"
-    )
-
-
 async def test_configured_oauth_provider_signs_in_and_refreshes(
     tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
@@ -316,7 +301,7 @@ async def test_configured_oauth_provider_signs_in_and_refreshes(
     with FakeAuthServer(expires_in=62) as auth, FakeOpenAI() as api:
         api.accepted_tokens = auth.access_tokens
         async with (
-            open_session(tmp_path, oauth_config(auth, api)) as session,
+            open_session(tmp_path, auth.provider_config(api.url)) as session,
             httpx.AsyncClient(timeout=10) as browser,
         ):
             with pytest.raises(JsonRpcException) as before:

@@ -147,6 +147,21 @@ class FakeAuthServer(FakeHTTPServer):
     def token_url(self) -> str:
         return f"{self.url}/oauth/token"
 
+    def provider_config(self, api_url: str, timeout: float = 300) -> str:
+        """The config of an OpenAI-compatible provider `corp` at `api_url`, signed in here."""
+        return (
+            "[providers.corp]\n"
+            'kind = "openai-compatible"\n'
+            f'base_url = "{api_url}"\n'
+            'models = ["corp-model"]\n'
+            "[providers.corp.oauth]\n"
+            f'authorize_url = "{self.authorize_url}"\n'
+            f'token_url = "{self.token_url}"\n'
+            f'client_id = "{self.client_id}"\n'
+            'scopes = ["models.read", "chat"]\n'
+            f"timeout = {timeout}\n"
+        )
+
     def _next_reply(self, request: RecordedRequest) -> Reply:
         path = urlsplit(request.path).path
         if request.method == "GET" and path == "/oauth/authorize":
